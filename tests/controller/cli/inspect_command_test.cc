@@ -20,13 +20,13 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-struct Run {
+struct InspectRun {
   int exit_code;
   std::string out;
   std::string error;
 };
 
-Run Inspect(const std::filesystem::path& file, OutputFormat format = OutputFormat::kTable,
+InspectRun Inspect(const std::filesystem::path& file, OutputFormat format = OutputFormat::kTable,
             std::optional<std::string> passphrase_file = std::nullopt) {
   InspectOptions options;
   options.file = file.string();
@@ -42,7 +42,7 @@ Run Inspect(const std::filesystem::path& file, OutputFormat format = OutputForma
 TEST(InspectCommandTest, TableForAPemServerCertificate) {
   TemporaryDirectory folder;
   const TestPki& pki = TestPki::Shared();
-  Run run = Inspect(folder.WriteFile("ssl_example.crt", pki.leaf.certificate.ToPem()));
+  InspectRun run = Inspect(folder.WriteFile("ssl_example.crt", pki.leaf.certificate.ToPem()));
   ASSERT_EQ(run.exit_code, 0) << run.error;
   EXPECT_THAT(run.out, HasSubstr("What:   server certificate"));
   EXPECT_THAT(run.out, HasSubstr("Format: PEM"));
@@ -56,7 +56,7 @@ TEST(InspectCommandTest, TableForAPemServerCertificate) {
 
 TEST(InspectCommandTest, ExpiredCertificateSaysSo) {
   TemporaryDirectory folder;
-  Run run = Inspect(folder.WriteFile("old.crt", TestPki::Shared().expired_leaf.certificate.ToPem()));
+  InspectRun run = Inspect(folder.WriteFile("old.crt", TestPki::Shared().expired_leaf.certificate.ToPem()));
   ASSERT_EQ(run.exit_code, 0);
   EXPECT_THAT(run.out, HasSubstr("EXPIRED 35 days ago"));
 }
@@ -64,7 +64,7 @@ TEST(InspectCommandTest, ExpiredCertificateSaysSo) {
 TEST(InspectCommandTest, JsonForADerLeafNamedCer) {
   TemporaryDirectory folder;
   const TestPki& pki = TestPki::Shared();
-  Run run = Inspect(folder.WriteFile("ssl_example.cer", pki.rsa_leaf.certificate.ToDer()),
+  InspectRun run = Inspect(folder.WriteFile("ssl_example.cer", pki.rsa_leaf.certificate.ToDer()),
                     OutputFormat::kJson);
   ASSERT_EQ(run.exit_code, 0) << run.error;
   const nlohmann::json json = nlohmann::json::parse(run.out);
@@ -88,15 +88,15 @@ TEST(InspectCommandTest, Pkcs12WithPassphraseFileListsItsContents) {
                            "s3cret", crypto::Pkcs12Encryption::kLegacySha1TripleDes);
   ASSERT_TRUE(pfx.ok());
   const auto file = folder.WriteFile("backup.pfx", *pfx);
-  Run locked = Inspect(file);
+  InspectRun locked = Inspect(file);
   ASSERT_EQ(locked.exit_code, 0);
   EXPECT_THAT(locked.out, HasSubstr("--passphrase-file"));
 
-  Run opened = Inspect(file, OutputFormat::kTable, folder.WriteFile("pass", "s3cret\n").string());
+  InspectRun opened = Inspect(file, OutputFormat::kTable, folder.WriteFile("pass", "s3cret\n").string());
   ASSERT_EQ(opened.exit_code, 0) << opened.error;
   EXPECT_THAT(opened.out, HasSubstr("PKCS#12 archive with a private key (ECDSA P-256) and 2 certificates"));
 
-  Run wrong = Inspect(file, OutputFormat::kTable, folder.WriteFile("bad", "nope\n").string());
+  InspectRun wrong = Inspect(file, OutputFormat::kTable, folder.WriteFile("bad", "nope\n").string());
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_THAT(wrong.error, HasSubstr("passphrase"));
 }
@@ -104,7 +104,7 @@ TEST(InspectCommandTest, Pkcs12WithPassphraseFileListsItsContents) {
 TEST(InspectCommandTest, RefusesGarbageWithTheFileAndReason) {
   TemporaryDirectory folder;
   const auto file = folder.WriteFile("download.crt", "<html>404 Not Found</html>");
-  Run run = Inspect(file);
+  InspectRun run = Inspect(file);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.out, IsEmpty());
   EXPECT_THAT(run.error, HasSubstr("cannot inspect " + file.string()));
@@ -112,7 +112,7 @@ TEST(InspectCommandTest, RefusesGarbageWithTheFileAndReason) {
 }
 
 TEST(InspectCommandTest, MissingFileIsAClearError) {
-  Run run = Inspect("/nonexistent/ssl.crt");
+  InspectRun run = Inspect("/nonexistent/ssl.crt");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.error, HasSubstr("/nonexistent/ssl.crt"));
   EXPECT_THAT(run.error, HasSubstr("No such file"));
