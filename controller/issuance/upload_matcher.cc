@@ -47,21 +47,33 @@ std::string PlaceOf(const OrderCandidate& order) {
   return Place(order.hostname, order.site_name, order.site_id);
 }
 
-// True when a PEM file carries a private key block, whatever else it holds.
-// ReadCertificates skips such blocks when certificates are present, so the
-// matcher looks for them itself before it accepts anything.
-bool PemHoldsPrivateKey(std::string_view bytes) {
+// Describes the first private key block of a PEM file ("a private key
+// (RSA 2048)", "an encrypted private key"), whatever else the file holds;
+// nullopt when there is none. ReadCertificates skips such blocks when
+// certificates are present, so the matcher looks for them itself before it
+// accepts anything.
+std::optional<std::string> PemPrivateKey(std::string_view bytes) {
   size_t position = 0;
   while ((position = bytes.find(kBegin, position)) != std::string_view::npos) {
     const size_t label_start = position + kBegin.size();
     const size_t label_end = bytes.find("-----", label_start);
-    if (label_end == std::string_view::npos) return false;
-    if (bytes.substr(label_start, label_end - label_start).ends_with("PRIVATE KEY")) {
-      return true;
+    if (label_end == std::string_view::npos) return std::nullopt;
+    const std::string_view label = bytes.substr(label_start, label_end - label_start);
+    if (label.ends_with("PRIVATE KEY")) {
+      const std::string end_marker = absl::StrCat("-----END ", std::string(label), "-----");
+      const size_t end = bytes.find(end_marker, label_end);
+      const std::string_view block =
+          end == std::string_view::npos ? bytes.substr(position)
+                                        : bytes.substr(position, end + end_marker.size() - position);
+      absl::StatusOr<crypto::PrivateKey> key = crypto::PrivateKey::Parse(block);
+      if (key.ok()) {
+        return absl::StrCat("a private key (", key->public_key().Description(), ")");
+      }
+      return std::string("an encrypted or unreadable private key");
     }
     position = label_end;
   }
-  return false;
+  return std::nullopt;
 }
 
 absl::Status PrivateKeyRefusal(const UploadOptions& options, std::string_view what) {
@@ -496,8 +508,10 @@ absl::StatusOr<UploadOutcome> MatchUpload(std::string_view bytes,
                                               "its connector is not manual)"));
     }
   }
-  if (bytes.find(kBegin) != std::string_view::npos && PemHoldsPrivateKey(bytes)) {
-    return PrivateKeyRefusal(options, "a private key");
+  if (bytes.find(kBegin) != std::string_view::npos) {
+    if (std::optional<std::string> key = PemPrivateKey(bytes); key.has_value()) {
+      return PrivateKeyRefusal(options, *key);
+    }
   }
 
   absl::StatusOr<crypto::CertificateFile> file = crypto::ReadCertificates(bytes);
