@@ -1,10 +1,9 @@
 #include "controller/issuance/ca_product_catalogue.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -58,8 +57,8 @@ absl::Status CheckKeys(const Json& object, const std::set<std::string>& allowed,
   if (!object.is_object()) return where.Error("expected a JSON object");
   for (const auto& [key, value] : object.items()) {
     if (allowed.count(key) == 0) {
-      return where.Error(absl::StrCat("unknown key ", Quoted(key), " (allowed: ",
-                                      absl::StrJoin(allowed, ", "), ")"));
+      return where.Error(absl::StrCat("unknown key ", Quoted(key),
+                                      " (allowed: ", absl::StrJoin(allowed, ", "), ")"));
     }
   }
   return absl::OkStatus();
@@ -79,8 +78,7 @@ absl::StatusOr<std::string> RequiredString(const Json& object, const std::string
   return OptionalString(object, key, where);
 }
 
-absl::StatusOr<std::vector<std::string>> OptionalStrings(const Json& object,
-                                                         const std::string& key,
+absl::StatusOr<std::vector<std::string>> OptionalStrings(const Json& object, const std::string& key,
                                                          const Where& where) {
   std::vector<std::string> strings;
   if (!object.contains(key)) return strings;
@@ -306,8 +304,8 @@ bool IsRoot(const crypto::Certificate& certificate) {
 }
 
 std::string RootWarningText(const RootFacts& root) {
-  return absl::StrCat("the chain ends in ", root.name, " (", root.file_name,
-                      "), which expired on ", FormatDay(*root.valid_until),
+  return absl::StrCat("the chain ends in ", root.name, " (", root.file_name, "), which expired on ",
+                      FormatDay(*root.valid_until),
                       ": clients that find no other path reject it; use the CA's current chain");
 }
 
@@ -385,10 +383,9 @@ absl::StatusOr<ChainResolution> CaProductCatalogue::Resolve(std::string_view pro
   absl::StatusOr<CaProduct> product = Find(product_name);
   if (!product.ok()) return product.status();
   const absl::Time not_before = leaf.NotBefore();
-  const auto rule = std::find_if(product->rules.begin(), product->rules.end(),
-                                 [&](const ChainRule& candidate) {
-                                   return candidate.AppliesTo(not_before);
-                                 });
+  const auto rule =
+      std::find_if(product->rules.begin(), product->rules.end(),
+                   [&](const ChainRule& candidate) { return candidate.AppliesTo(not_before); });
   if (rule == product->rules.end()) {
     std::vector<std::string> periods;
     for (const ChainRule& candidate : product->rules) periods.push_back(candidate.description);
@@ -479,10 +476,10 @@ ChainCompletion CompleteChain(const crypto::Certificate& leaf,
 
   if (!completion.complete) {
     const bool from_leaf = current == leaf;
-    std::string message = absl::StrCat(
-        "the chain is incomplete: the issuer of ", Quoted(current.SubjectText()), " (",
-        Quoted(current.IssuerText()), from_leaf ? ", an intermediate CA" : ", a CA",
-        ") is missing from the uploaded file and from the bundle folder");
+    std::string message =
+        absl::StrCat("the chain is incomplete: the issuer of ", Quoted(current.SubjectText()), " (",
+                     Quoted(current.IssuerText()), from_leaf ? ", an intermediate CA" : ", a CA",
+                     ") is missing from the uploaded file and from the bundle folder");
     if (options.expected != nullptr) {
       std::vector<std::string> missing;
       for (const std::string& file : options.expected->intermediate_file_names) {
@@ -536,12 +533,12 @@ ChainCompletion CompleteChain(const crypto::Certificate& leaf,
   }
   for (const crypto::Certificate& certificate : signed_certificates) {
     if (IsWeakSignature(certificate)) {
-      completion.warnings.push_back(ChainWarning{
-          ChainWarningKind::kWeakSignature,
-          absl::StrCat(Quoted(certificate.SubjectText()), " is signed with ",
-                       certificate.SignatureAlgorithm(),
-                       " (SHA-1 or weaker), which current clients distrust"),
-          certificate.Thumbprint()});
+      completion.warnings.push_back(
+          ChainWarning{ChainWarningKind::kWeakSignature,
+                       absl::StrCat(Quoted(certificate.SubjectText()), " is signed with ",
+                                    certificate.SignatureAlgorithm(),
+                                    " (SHA-1 or weaker), which current clients distrust"),
+                       certificate.Thumbprint()});
     }
   }
   return completion;

@@ -138,8 +138,8 @@ class CaProductCatalogue {
   // FailedPrecondition when no rule covers the leaf's notBefore, or when the
   // rule's file names are not configured (naming the rule's period and what
   // to configure).
-  absl::StatusOr<ChainResolution> Resolve(std::string_view product,
-                                          const crypto::Certificate& leaf, absl::Time now) const;
+  absl::StatusOr<ChainResolution> Resolve(std::string_view product, const crypto::Certificate& leaf,
+                                          absl::Time now) const;
 
  private:
   CaProductCatalogue(std::vector<CaProduct> products, std::vector<RootFacts> roots)

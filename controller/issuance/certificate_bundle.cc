@@ -32,16 +32,15 @@ absl::StatusOr<CertificateBundle> CertificateBundle::LoadFolder(
         absl::StrCat("the certificate bundle folder ", folder.string(), " does not exist"));
   }
   std::vector<std::filesystem::path> files;
-  for (std::filesystem::directory_iterator iterator(folder, error), end;
-       !error && iterator != end; iterator.increment(error)) {
+  for (std::filesystem::directory_iterator iterator(folder, error), end; !error && iterator != end;
+       iterator.increment(error)) {
     if (!iterator->is_regular_file(error)) continue;
     if (Skipped(iterator->path().filename().string())) continue;
     files.push_back(iterator->path());
   }
   if (error) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot list the certificate bundle folder ", folder.string(), ": ",
-                     error.message()));
+    return absl::FailedPreconditionError(absl::StrCat("cannot list the certificate bundle folder ",
+                                                      folder.string(), ": ", error.message()));
   }
   std::sort(files.begin(), files.end());
 
@@ -57,10 +56,10 @@ absl::StatusOr<CertificateBundle> CertificateBundle::LoadFolder(
     }
     for (const crypto::Certificate& certificate : file->certificates) {
       if (!IsCa(certificate)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "bundle file ", path.string(), " holds '", certificate.SubjectText(), "', a ",
-            crypto::RoleName(crypto::RoleOf(certificate)),
-            "; the bundle folder holds intermediate and root certificates only"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("bundle file ", path.string(), " holds '", certificate.SubjectText(),
+                         "', a ", crypto::RoleName(crypto::RoleOf(certificate)),
+                         "; the bundle folder holds intermediate and root certificates only"));
       }
       // IsCa was checked, so Add cannot fail.
       bundle.Add(certificate, path.filename().string()).IgnoreError();

@@ -89,9 +89,9 @@ absl::StatusOr<Credential> LoadCredential(const CredentialPaths& paths) {
         absl::StrCat(paths.certificate.string(), ": ", certificate.status().message()));
   }
   if (!certificate->IsCertificateAuthority()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        paths.certificate.string(), " holds '", certificate->SubjectText(),
-        "', which is not a CA certificate (basicConstraints CA:FALSE)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(paths.certificate.string(), " holds '", certificate->SubjectText(),
+                     "', which is not a CA certificate (basicConstraints CA:FALSE)"));
   }
   if (!Exists(paths.key)) {
     return absl::FailedPreconditionError(
@@ -101,16 +101,17 @@ absl::StatusOr<Credential> LoadCredential(const CredentialPaths& paths) {
   }
   if (absl::Status status = CheckKeyMode(paths.key); !status.ok()) return status;
   absl::StatusOr<std::string> key_bytes = io::ReadFile(paths.key, kMaxCredentialBytes);
-  if (!key_bytes.ok()) return absl::FailedPreconditionError(std::string(key_bytes.status().message()));
+  if (!key_bytes.ok())
+    return absl::FailedPreconditionError(std::string(key_bytes.status().message()));
   absl::StatusOr<crypto::PrivateKey> key = crypto::PrivateKey::Parse(*key_bytes);
   if (!key.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat(paths.key.string(), ": ", key.status().message()));
   }
   if (!(certificate->public_key() == key->public_key())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        paths.key.string(), " does not hold the key of ", paths.certificate.string(), " ('",
-        certificate->SubjectText(), "'); the files do not belong together"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(paths.key.string(), " does not hold the key of ", paths.certificate.string(),
+                     " ('", certificate->SubjectText(), "'); the files do not belong together"));
   }
   return Credential{*std::move(certificate), *std::move(key)};
 }
@@ -145,8 +146,8 @@ absl::StatusOr<Credential> CreateRoot(const LocalCertificateAuthorityOptions& op
 }
 
 absl::StatusOr<Credential> CreateIntermediate(const LocalCertificateAuthorityOptions& options,
-                                              const Credential& root,
-                                              const CredentialPaths& paths, absl::Time now) {
+                                              const Credential& root, const CredentialPaths& paths,
+                                              absl::Time now) {
   absl::StatusOr<crypto::PrivateKey> key = crypto::PrivateKey::Generate(options.key_spec);
   if (!key.ok()) return key.status();
   crypto::CertificateProfile profile;
@@ -180,9 +181,8 @@ absl::Status ValidateOptions(const LocalCertificateAuthorityOptions& options) {
         {"intermediate validity", options.intermediate_validity},
         {"leaf validity", options.leaf_validity}}) {
     if (duration <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the local CA's ", what, " must be positive, not ",
-                       absl::FormatDuration(duration)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the local CA's ", what, " must be positive, not ", absl::FormatDuration(duration)));
     }
   }
   if (options.name.empty()) return absl::InvalidArgumentError("the local CA needs a name");
@@ -231,8 +231,8 @@ absl::Status CheckRequestKey(const crypto::PublicKey& key) {
     case crypto::KeyAlgorithm::kOther:
       break;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "the CSR's key is ", key.Description(), "; the local CA signs RSA and ECDSA keys only"));
+  return absl::InvalidArgumentError(absl::StrCat("the CSR's key is ", key.Description(),
+                                                 "; the local CA signs RSA and ECDSA keys only"));
 }
 
 }  // namespace
@@ -276,7 +276,8 @@ absl::StatusOr<std::unique_ptr<LocalCertificateAuthority>> LocalCertificateAutho
   if (root_exists) {
     absl::StatusOr<Credential> loaded = LoadCredential(root_paths);
     if (!loaded.ok()) return loaded.status();
-    if (!loaded->certificate.IsSelfIssued() || !loaded->certificate.IsIssuedBy(loaded->certificate)) {
+    if (!loaded->certificate.IsSelfIssued() ||
+        !loaded->certificate.IsIssuedBy(loaded->certificate)) {
       return absl::FailedPreconditionError(absl::StrCat(
           root_paths.certificate.string(), " holds '", loaded->certificate.SubjectText(),
           "', which is not a self-signed root (its issuer is '", loaded->certificate.IssuerText(),
@@ -327,9 +328,9 @@ absl::StatusOr<IssuanceResult> LocalCertificateAuthority::Submit(const IssuanceR
         absl::StrCat("order ", request.order_id, ": the issuance request carries no time"));
   }
   if (absl::Status status = csr.VerifySignature(); !status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("order ", request.order_id, ": the local CA refuses the CSR: ",
-                     status.message(), " (the CSR was altered after its host signed it)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "order ", request.order_id, ": the local CA refuses the CSR: ", status.message(),
+        " (the CSR was altered after its host signed it)"));
   }
   if (absl::Status status = CheckRequestKey(csr.public_key()); !status.ok()) {
     return absl::InvalidArgumentError(
@@ -354,9 +355,9 @@ absl::StatusOr<IssuanceResult> LocalCertificateAuthority::Submit(const IssuanceR
     }
   }
   if (names.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "order ", request.order_id, ": nothing to certify: the CSR ('", csr.SubjectText(),
-        "') names no host and the order gives no names"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("order ", request.order_id, ": nothing to certify: the CSR ('",
+                     csr.SubjectText(), "') names no host and the order gives no names"));
   }
   profile.alternative_names = std::move(names);
   profile.usage = crypto::CertificateUsage::kTlsServer;
@@ -367,23 +368,22 @@ absl::StatusOr<IssuanceResult> LocalCertificateAuthority::Submit(const IssuanceR
   profile.not_after = std::min(request.now + validity, intermediate_certificate_.NotAfter());
   if (profile.not_after <= request.now) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the local CA's intermediate in ", (folder_ / "intermediate.crt").string(),
-        " expired on ", FormatDay(intermediate_certificate_.NotAfter()),
-        "; restart the controller to reissue it"));
+        "the local CA's intermediate in ", (folder_ / "intermediate.crt").string(), " expired on ",
+        FormatDay(intermediate_certificate_.NotAfter()), "; restart the controller to reissue it"));
   }
 
   absl::StatusOr<crypto::Certificate> leaf = crypto::IssueFromRequest(
       csr, std::move(profile), intermediate_certificate_, intermediate_key_);
   if (!leaf.ok()) {
-    return absl::Status(leaf.status().code(), absl::StrCat("order ", request.order_id,
-                                                           ": the local CA could not sign: ",
-                                                           leaf.status().message()));
+    return absl::Status(leaf.status().code(),
+                        absl::StrCat("order ", request.order_id,
+                                     ": the local CA could not sign: ", leaf.status().message()));
   }
   IssuanceResult result;
   result.state = IssuanceState::kIssued;
-  result.message = absl::StrCat(
-      "issued at once by the local CA '", intermediate_certificate_.SubjectText(), "': serial ",
-      leaf->SerialHex(), ", valid until ", FormatDay(leaf->NotAfter()));
+  result.message =
+      absl::StrCat("issued at once by the local CA '", intermediate_certificate_.SubjectText(),
+                   "': serial ", leaf->SerialHex(), ", valid until ", FormatDay(leaf->NotAfter()));
   result.leaf = *std::move(leaf);
   result.chain = Chain();
   return result;

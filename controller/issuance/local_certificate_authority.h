@@ -90,9 +90,7 @@ class LocalCertificateAuthority final : public IssuanceConnector {
                                       std::string_view ticket) override;
 
   const crypto::Certificate& root_certificate() const { return root_certificate_; }
-  const crypto::Certificate& intermediate_certificate() const {
-    return intermediate_certificate_;
-  }
+  const crypto::Certificate& intermediate_certificate() const { return intermediate_certificate_; }
   // [intermediate, root]: what is sent with every certificate it signs.
   std::vector<crypto::Certificate> Chain() const {
     return {intermediate_certificate_, root_certificate_};
@@ -100,8 +98,8 @@ class LocalCertificateAuthority final : public IssuanceConnector {
   const std::filesystem::path& folder() const { return folder_; }
 
  private:
-  LocalCertificateAuthority(LocalCertificateAuthorityOptions options,
-                            std::filesystem::path folder, crypto::Certificate root_certificate,
+  LocalCertificateAuthority(LocalCertificateAuthorityOptions options, std::filesystem::path folder,
+                            crypto::Certificate root_certificate,
                             crypto::Certificate intermediate_certificate,
                             crypto::PrivateKey intermediate_key);
 

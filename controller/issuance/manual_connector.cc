@@ -19,9 +19,9 @@ IssuanceResult Pending(const IssuanceRequest& request) {
 std::string ManualConnector::Instructions(const IssuanceRequest& request) {
   std::string where;
   if (!request.hostname.empty()) {
-    where = absl::StrCat(" (", request.hostname,
-                         request.site_name.empty() ? "" : absl::StrCat(", site '", request.site_name, "'"),
-                         ")");
+    where = absl::StrCat(
+        " (", request.hostname,
+        request.site_name.empty() ? "" : absl::StrCat(", site '", request.site_name, "'"), ")");
   }
   const std::string product =
       request.ca_product.empty() ? "" : absl::StrCat(" as product '", request.ca_product, "'");

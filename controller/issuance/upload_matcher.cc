@@ -31,8 +31,7 @@ std::string FileNameOf(const UploadOptions& options) {
 }
 
 // "web01.example.com, site 'Shop' (1962875481)" or as much of it as is known.
-std::string Place(std::string_view hostname, std::string_view site_name,
-                  std::string_view site_id) {
+std::string Place(std::string_view hostname, std::string_view site_name, std::string_view site_id) {
   std::string place = hostname.empty() ? "an unnamed host" : std::string(hostname);
   if (!site_name.empty()) {
     absl::StrAppend(&place, ", site ", Quoted(site_name));
@@ -63,8 +62,9 @@ std::optional<std::string> PemPrivateKey(std::string_view bytes) {
       const std::string end_marker = absl::StrCat("-----END ", std::string(label), "-----");
       const size_t end = bytes.find(end_marker, label_end);
       const std::string_view block =
-          end == std::string_view::npos ? bytes.substr(position)
-                                        : bytes.substr(position, end + end_marker.size() - position);
+          end == std::string_view::npos
+              ? bytes.substr(position)
+              : bytes.substr(position, end + end_marker.size() - position);
       absl::StatusOr<crypto::PrivateKey> key = crypto::PrivateKey::Parse(block);
       if (key.ok()) {
         return absl::StrCat("a private key (", key->public_key().Description(), ")");
@@ -145,8 +145,8 @@ absl::StatusOr<UploadOutcome> DiagnoseNonCertificate(std::string_view bytes,
       const std::string subject =
           object->request.has_value() ? Quoted(object->request->SubjectText()) : "";
       diagnosis.message = absl::StrCat(
-          file, " is a certificate signing request (CSR)", subject.empty() ? "" : " for ",
-          subject, whose,
+          file, " is a certificate signing request (CSR)", subject.empty() ? "" : " for ", subject,
+          whose,
           ", not a certificate: submit it at the CA's portal and upload the certificate the CA "
           "returns");
       return UploadOutcome{std::nullopt, std::move(diagnosis)};
@@ -173,8 +173,8 @@ UploadDiagnosis CaOnlyDiagnosis(const crypto::CertificateFile& file, const Uploa
       std::any_of(file.certificates.begin(), file.certificates.end(), [](const auto& certificate) {
         return crypto::RoleOf(certificate) == crypto::CertificateRole::kIntermediate;
       });
-  diagnosis.kind = any_intermediate ? DiagnosisKind::kIntermediateCertificate
-                                    : DiagnosisKind::kRootCertificate;
+  diagnosis.kind =
+      any_intermediate ? DiagnosisKind::kIntermediateCertificate : DiagnosisKind::kRootCertificate;
   const std::string advice =
       "upload the server certificate the CA issued for your request (this one belongs with the "
       "chain: the controller's bundle folder, or beside the server certificate in one file)";
@@ -183,19 +183,20 @@ UploadDiagnosis CaOnlyDiagnosis(const crypto::CertificateFile& file, const Uploa
     diagnosis.message = absl::StrCat(
         FileNameOf(options), " is the ", root ? "root" : "intermediate", " CA certificate ",
         Quoted(first.SubjectText()),
-        root ? " (self-signed, basicConstraints CA:TRUE)" : " (basicConstraints CA:TRUE, issued by " + Quoted(first.IssuerText()) + ")",
+        root ? " (self-signed, basicConstraints CA:TRUE)"
+             : " (basicConstraints CA:TRUE, issued by " + Quoted(first.IssuerText()) + ")",
         ", not a server certificate; ", advice);
     return diagnosis;
   }
   std::vector<std::string> names;
   for (const crypto::Certificate& certificate : file.certificates) {
     const bool root = crypto::RoleOf(certificate) == crypto::CertificateRole::kRoot;
-    names.push_back(absl::StrCat(root ? "root " : "intermediate ", Quoted(certificate.SubjectText())));
+    names.push_back(
+        absl::StrCat(root ? "root " : "intermediate ", Quoted(certificate.SubjectText())));
   }
-  diagnosis.message =
-      absl::StrCat(FileNameOf(options), " is a ", diagnosis.detected_content,
-                   " holding only CA certificates (", absl::StrJoin(names, ", "),
-                   "), not a server certificate; ", advice);
+  diagnosis.message = absl::StrCat(FileNameOf(options), " is a ", diagnosis.detected_content,
+                                   " holding only CA certificates (", absl::StrJoin(names, ", "),
+                                   "), not a server certificate; ", advice);
   return diagnosis;
 }
 
@@ -258,10 +259,9 @@ UploadDiagnosis ClosedOrderDiagnosis(const crypto::CertificateFile& file,
                                      const UploadOptions& options) {
   UploadDiagnosis diagnosis = BaseDiagnosis(DiagnosisKind::kOrderAlreadyClosed, file, leaf);
   SetMatched(diagnosis, order);
-  const std::string state =
-      order.state_name.empty()
-          ? (order.stage == OrderStage::kIssued ? "issued" : "closed")
-          : order.state_name;
+  const std::string state = order.state_name.empty()
+                                ? (order.stage == OrderStage::kIssued ? "issued" : "closed")
+                                : order.state_name;
   std::string already;
   if (!order.issued_thumbprint.empty()) {
     already = absl::StrCat(" with certificate ", order.issued_thumbprint);
@@ -293,9 +293,9 @@ UploadAcceptance Accept(const crypto::CertificateFile& file, const crypto::Certi
   if (!expected.empty() && std::none_of(expected.begin(), expected.end(), [&](const auto& issuer) {
         return leaf.IsIssuedBy(issuer);
       })) {
-    acceptance.notes.push_back(absl::StrCat(
-        Quoted(leaf.SubjectText()), " was issued by ", Quoted(leaf.IssuerText()),
-        ", which is not in the chain expected for this order's CA product or bundle"));
+    acceptance.notes.push_back(
+        absl::StrCat(Quoted(leaf.SubjectText()), " was issued by ", Quoted(leaf.IssuerText()),
+                     ", which is not in the chain expected for this order's CA product or bundle"));
   }
   return acceptance;
 }
@@ -316,13 +316,12 @@ std::vector<std::string> SubjectsOf(const std::vector<crypto::Certificate>& cert
 UploadDiagnosis DiagnoseUnmatchedLeaf(const crypto::CertificateFile& file,
                                       const crypto::Certificate& leaf,
                                       const UploadCandidates& candidates,
-                                      const OrderCandidate* target,
-                                      const UploadOptions& options) {
+                                      const OrderCandidate* target, const UploadOptions& options) {
   const std::string file_name = FileNameOf(options);
   const crypto::PublicKey key = leaf.public_key();
-  const std::string wanted =
-      target != nullptr ? absl::StrCat("order ", target->order_id, "'s request on ", PlaceOf(*target))
-                        : "any open certfleet order";
+  const std::string wanted = target != nullptr ? absl::StrCat("order ", target->order_id,
+                                                              "'s request on ", PlaceOf(*target))
+                                               : "any open certfleet order";
 
   // The answer to another order's request (only possible when the upload
   // targets an order: otherwise that order would simply be completed).
@@ -357,8 +356,8 @@ UploadDiagnosis DiagnoseUnmatchedLeaf(const crypto::CertificateFile& file,
       made = absl::StrCat(" made on ", FormatMinute(pending.created_at));
     }
     diagnosis.message = absl::StrCat(
-        file_name, " holds ", Describe(leaf), ", which answers the pending request", made,
-        " on ", Place(pending.hostname, pending.site_name, pending.site_id),
+        file_name, " holds ", Describe(leaf), ", which answers the pending request", made, " on ",
+        Place(pending.hostname, pending.site_name, pending.site_id),
         pending.order_id.empty() ? "" : absl::StrCat(" (order ", pending.order_id, ")"), ", not ",
         wanted,
         ": the CSR was made on a different site. Complete that request on that site, or renew "
@@ -417,9 +416,8 @@ UploadDiagnosis DiagnoseUnmatchedLeaf(const crypto::CertificateFile& file,
 
   if (leaf.NotAfter() <= options.now) {
     UploadDiagnosis diagnosis = BaseDiagnosis(DiagnosisKind::kExpired, file, leaf);
-    diagnosis.message =
-        absl::StrCat(file_name, " holds ", Describe(leaf), ", which expired on ",
-                     FormatDay(leaf.NotAfter()), " and answers no open request");
+    diagnosis.message = absl::StrCat(file_name, " holds ", Describe(leaf), ", which expired on ",
+                                     FormatDay(leaf.NotAfter()), " and answers no open request");
     return diagnosis;
   }
 
@@ -534,16 +532,17 @@ absl::StatusOr<UploadOutcome> MatchUpload(std::string_view bytes,
   if (order != nullptr) {
     const bool same_certificate = order->issued_thumbprint == leaf.Thumbprint();
     if (order->stage != OrderStage::kAwaitingIssuance) {
-      if (same_certificate) return UploadOutcome{Accept(*file, leaf, *order, candidates, true), std::nullopt};
+      if (same_certificate)
+        return UploadOutcome{Accept(*file, leaf, *order, candidates, true), std::nullopt};
       return UploadOutcome{std::nullopt, ClosedOrderDiagnosis(*file, leaf, *order, options)};
     }
     if (leaf.NotAfter() <= options.now) {
       UploadDiagnosis diagnosis = BaseDiagnosis(DiagnosisKind::kExpired, *file, leaf);
       SetMatched(diagnosis, *order);
-      diagnosis.message = absl::StrCat(
-          FileNameOf(options), " holds ", Describe(leaf), ", which answers order ",
-          order->order_id, " (", PlaceOf(*order), ") but expired on ", FormatDay(leaf.NotAfter()),
-          "; ask the CA to reissue it");
+      diagnosis.message =
+          absl::StrCat(FileNameOf(options), " holds ", Describe(leaf), ", which answers order ",
+                       order->order_id, " (", PlaceOf(*order), ") but expired on ",
+                       FormatDay(leaf.NotAfter()), "; ask the CA to reissue it");
       return UploadOutcome{std::nullopt, std::move(diagnosis)};
     }
     return UploadOutcome{Accept(*file, leaf, *order, candidates, false), std::nullopt};

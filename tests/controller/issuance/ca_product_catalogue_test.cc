@@ -66,8 +66,8 @@ Issued MakeIntermediate(const Issued& issuer, const crypto::DistinguishedName& s
   profile.not_after = not_after;
   profile.usage = crypto::CertificateUsage::kCertificateAuthority;
   profile.path_length = 0;
-  return Issued{*crypto::IssueCertificate(profile, key.public_key(), issuer.certificate, issuer.key),
-                key};
+  return Issued{
+      *crypto::IssueCertificate(profile, key.public_key(), issuer.certificate, issuer.key), key};
 }
 
 crypto::Certificate MakeLeaf(const Issued& issuer, absl::Time not_before, absl::Time not_after,
@@ -88,7 +88,8 @@ crypto::Certificate LeafStarting(absl::Time not_before) {
 }
 
 const CaProductCatalogue& Builtin() {
-  static const CaProductCatalogue* catalogue = new CaProductCatalogue(*CaProductCatalogue::Builtin());
+  static const CaProductCatalogue* catalogue =
+      new CaProductCatalogue(*CaProductCatalogue::Builtin());
   return *catalogue;
 }
 
@@ -173,10 +174,9 @@ TEST(CaProductCatalogueTest, MobileRuleNamesItsPeriodAndAsksForTheFiles) {
                HasSubstr("falls under \"validity starts before 2010-07-11\" (notBefore "
                          "2010-07-10), whose intermediate and root files the vendor's table "
                          "does not name")));
-  EXPECT_THAT(
-      Builtin().Resolve("Enterprise SSL for mobile", LeafStarting(Utc(2010, 7, 11)), now),
-      StatusIs(absl::StatusCode::kFailedPrecondition,
-               HasSubstr("falls under \"validity starts on or after 2010-07-11\"")));
+  EXPECT_THAT(Builtin().Resolve("Enterprise SSL for mobile", LeafStarting(Utc(2010, 7, 11)), now),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("falls under \"validity starts on or after 2010-07-11\"")));
   absl::StatusOr<CaProduct> mobile = Builtin().Find("Enterprise SSL for mobile");
   ASSERT_THAT(mobile, IsOk());
   ASSERT_EQ(mobile->rules.size(), 2u);
@@ -209,10 +209,10 @@ TEST(CaProductCatalogueTest, AnOperatorsCatalogueCanNameTheMobileFiles) {
 }
 
 TEST(CaProductCatalogueTest, UnknownProductListsTheKnownOnes) {
-  EXPECT_THAT(Builtin().Resolve("Platinum SSL", LeafStarting(Utc(2018, 1, 1)), Utc(2019, 1, 1)),
-              StatusIs(absl::StatusCode::kNotFound,
-                       AllOf(HasSubstr("unknown CA product 'Platinum SSL'"),
-                             HasSubstr("'Enterprise EV SSL'"))));
+  EXPECT_THAT(
+      Builtin().Resolve("Platinum SSL", LeafStarting(Utc(2018, 1, 1)), Utc(2019, 1, 1)),
+      StatusIs(absl::StatusCode::kNotFound, AllOf(HasSubstr("unknown CA product 'Platinum SSL'"),
+                                                  HasSubstr("'Enterprise EV SSL'"))));
 }
 
 TEST(CaProductCatalogueTest, RootFactsOfTheTableAreKept) {
@@ -287,12 +287,12 @@ TEST(CaProductCatalogueParseTest, RefusesBadDatesMissingFilesAndDuplicates) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("'intermediates' and 'root' must name files, unless the rule is "
                                  "marked \"configurable\": true")));
-  EXPECT_THAT(CaProductCatalogue::Parse(R"({"format": 1, "products": [
+  EXPECT_THAT(
+      CaProductCatalogue::Parse(R"({"format": 1, "products": [
                   {"name": "A", "rules": [{"intermediates": ["a.crt"], "root": "r.crt"}]},
                   {"name": "a", "rules": [{"intermediates": ["a.crt"], "root": "r.crt"}]}]})",
-                                        "mine.json"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("product 'a' is listed twice")));
+                                "mine.json"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("product 'a' is listed twice")));
   EXPECT_THAT(CaProductCatalogue::Parse(R"({"format": 2, "products": []})", "mine.json"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'format' must be 1")));
 }
@@ -367,14 +367,12 @@ TEST(CompleteChainTest, BuildsTheChainFromTheBundle) {
   const TestPki& pki = TestPki::Shared();
   ChainCompletionOptions options;
   options.now = pki.now;
-  const ChainCompletion completion =
-      CompleteChain(pki.leaf.certificate, {},
-                    BundleOf({pki.root.certificate, pki.other_root.certificate,
-                              pki.intermediate.certificate}),
-                    options);
+  const ChainCompletion completion = CompleteChain(
+      pki.leaf.certificate, {},
+      BundleOf({pki.root.certificate, pki.other_root.certificate, pki.intermediate.certificate}),
+      options);
   EXPECT_TRUE(completion.complete);
-  EXPECT_THAT(completion.chain,
-              ElementsAre(pki.intermediate.certificate, pki.root.certificate));
+  EXPECT_THAT(completion.chain, ElementsAre(pki.intermediate.certificate, pki.root.certificate));
   EXPECT_THAT(completion.warnings, IsEmpty());
 }
 
@@ -386,8 +384,7 @@ TEST(CompleteChainTest, UsesWhatTheFileCarriedAndDropsWhatIsNotOnThePath) {
       pki.leaf.certificate, {pki.other_root.certificate, pki.intermediate.certificate},
       BundleOf({pki.root.certificate}), options);
   EXPECT_TRUE(completion.complete);
-  EXPECT_THAT(completion.chain,
-              ElementsAre(pki.intermediate.certificate, pki.root.certificate));
+  EXPECT_THAT(completion.chain, ElementsAre(pki.intermediate.certificate, pki.root.certificate));
 }
 
 TEST(CompleteChainTest, MissingIntermediateIsNamedWithTheCataloguesFile) {
@@ -418,8 +415,8 @@ TEST(CompleteChainTest, MissingRootIsNamedByItsSubject) {
   const TestPki& pki = TestPki::Shared();
   ChainCompletionOptions options;
   options.now = pki.now;
-  const ChainCompletion completion = CompleteChain(
-      pki.leaf.certificate, {}, BundleOf({pki.intermediate.certificate}), options);
+  const ChainCompletion completion =
+      CompleteChain(pki.leaf.certificate, {}, BundleOf({pki.intermediate.certificate}), options);
   EXPECT_FALSE(completion.complete);
   EXPECT_THAT(completion.chain, ElementsAre(pki.intermediate.certificate));
   EXPECT_THAT(completion.warnings,
@@ -444,8 +441,9 @@ AddTrustHierarchy MakeAddTrust() {
   root_name.organization = "AddTrust AB";
   root_name.country = "SE";
   Issued root = MakeRoot(root_name, Utc(2000, 5, 30, 10, 48, 38), Utc(2020, 5, 30, 10, 48, 38));
-  Issued intermediate = MakeIntermediate(root, Name("UTN-USERFirst-Hardware", "The USERTRUST Network"),
-                                         Utc(2005, 6, 7), Utc(2020, 5, 30, 10, 48, 38));
+  Issued intermediate =
+      MakeIntermediate(root, Name("UTN-USERFirst-Hardware", "The USERTRUST Network"),
+                       Utc(2005, 6, 7), Utc(2020, 5, 30, 10, 48, 38));
   crypto::Certificate leaf = MakeLeaf(intermediate, Utc(2019, 6, 1), Utc(2021, 6, 1));
   return {root, intermediate, leaf};
 }
@@ -480,15 +478,14 @@ TEST(CompleteChainTest, RootThatExpiresBeforeTheLeafIsWarnedAboutInAdvance) {
   const AddTrustHierarchy addtrust = MakeAddTrust();
   ChainCompletionOptions options;
   options.now = Utc(2019, 7, 1);
-  const ChainCompletion completion =
-      CompleteChain(addtrust.leaf, {},
-                    BundleOf({addtrust.intermediate.certificate, addtrust.root.certificate}),
-                    options);
+  const ChainCompletion completion = CompleteChain(
+      addtrust.leaf, {}, BundleOf({addtrust.intermediate.certificate, addtrust.root.certificate}),
+      options);
   EXPECT_THAT(completion.warnings,
-              Contains(AllOf(Field(&ChainWarning::kind, ChainWarningKind::kRootExpired),
-                             Field(&ChainWarning::message,
-                                   HasSubstr("which expires on 2020-05-30, before the "
-                                             "certificate it serves (2021-06-01)")))));
+              Contains(AllOf(
+                  Field(&ChainWarning::kind, ChainWarningKind::kRootExpired),
+                  Field(&ChainWarning::message, HasSubstr("which expires on 2020-05-30, before the "
+                                                          "certificate it serves (2021-06-01)")))));
 }
 
 TEST(CompleteChainTest, PrefersAValidSelfSignedRootOverAnExpiredCrossSignature) {
@@ -505,8 +502,8 @@ TEST(CompleteChainTest, PrefersAValidSelfSignedRootOverAnExpiredCrossSignature) 
   profile.not_before = Utc(2010, 2, 1);
   profile.not_after = Utc(2038, 1, 18);
   profile.usage = crypto::CertificateUsage::kCertificateAuthority;
-  const crypto::Certificate self_signed = *crypto::IssueCertificate(
-      profile, usertrust_key.public_key(), std::nullopt, usertrust_key);
+  const crypto::Certificate self_signed =
+      *crypto::IssueCertificate(profile, usertrust_key.public_key(), std::nullopt, usertrust_key);
   const Issued issuing = MakeIntermediate(Issued{self_signed, usertrust_key},
                                           Name("Sectigo RSA Domain Validation Secure Server CA"),
                                           Utc(2018, 11, 2), Utc(2030, 12, 31));
@@ -524,8 +521,8 @@ TEST(CompleteChainTest, PrefersAValidSelfSignedRootOverAnExpiredCrossSignature) 
 
 TEST(CompleteChainTest, WarnsAboutSha1Signatures) {
   const TestPki& pki = TestPki::Shared();
-  const crypto::Certificate leaf = MakeLeaf(pki.intermediate, pki.now - Days(1),
-                                            pki.now + Days(90), crypto::SignatureDigest::kSha1);
+  const crypto::Certificate leaf = MakeLeaf(pki.intermediate, pki.now - Days(1), pki.now + Days(90),
+                                            crypto::SignatureDigest::kSha1);
   ChainCompletionOptions options;
   options.now = pki.now;
   const ChainCompletion completion = CompleteChain(

@@ -34,9 +34,7 @@ mode_t ModeOf(const std::filesystem::path& path) {
   return information.st_mode & 07777;
 }
 
-std::string Contents(const std::filesystem::path& path) {
-  return *io::ReadFile(path, 1 << 20);
-}
+std::string Contents(const std::filesystem::path& path) { return *io::ReadFile(path, 1 << 20); }
 
 crypto::PrivateKey NewKey(crypto::KeySpec spec = kFastKey) {
   return *crypto::PrivateKey::Generate(spec);
@@ -153,8 +151,8 @@ TEST_F(LocalCertificateAuthorityTest, SignsAServerCertificateWithTheFullChain) {
   EXPECT_EQ(leaf.NotAfter() - kNow, absl::Hours(24 * 90));
   EXPECT_LE(leaf.NotBefore(), kNow);
   EXPECT_EQ(leaf.SignatureAlgorithm(), "ecdsa-with-SHA256");
-  EXPECT_THAT(result->chain, ElementsAre(authority->intermediate_certificate(),
-                                         authority->root_certificate()));
+  EXPECT_THAT(result->chain,
+              ElementsAre(authority->intermediate_certificate(), authority->root_certificate()));
   EXPECT_THAT(result->message, HasSubstr("issued at once by the local CA"));
 
   crypto::ChainVerificationOptions verify;
@@ -247,9 +245,9 @@ TEST_F(LocalCertificateAuthorityTest, RefusesWeakKeysSha1AndNamelessRequests) {
 TEST_F(LocalCertificateAuthorityTest, PollIsRefusedBecauseNothingIsEverPending) {
   std::unique_ptr<LocalCertificateAuthority> authority = Open();
   ASSERT_NE(authority, nullptr);
-  EXPECT_THAT(authority->Poll(RequestFor(Csr(NewKey(), "www.example.test", {})), "ticket"),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("never leaves an order pending")));
+  EXPECT_THAT(
+      authority->Poll(RequestFor(Csr(NewKey(), "www.example.test", {})), "ticket"),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("never leaves an order pending")));
 }
 
 TEST_F(LocalCertificateAuthorityTest, RefusesAnIntermediateKeyThatIsNotTheCertificates) {
@@ -271,9 +269,9 @@ TEST_F(LocalCertificateAuthorityTest, RefusesAnIntermediateFromAnotherRoot) {
   ASSERT_THAT(io::WriteFileAtomically(CaFolder() / "intermediate.crt",
                                       pki.intermediate.certificate.ToPem(), 0644),
               IsOk());
-  ASSERT_THAT(io::WriteFileAtomically(CaFolder() / "intermediate.key",
-                                      pki.intermediate.key.ToPem(), 0600),
-              IsOk());
+  ASSERT_THAT(
+      io::WriteFileAtomically(CaFolder() / "intermediate.key", pki.intermediate.key.ToPem(), 0600),
+      IsOk());
   EXPECT_THAT(LocalCertificateAuthority::OpenOrCreate(Options(), kNow),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr((CaFolder() / "intermediate.crt").string() +
@@ -343,9 +341,9 @@ TEST_F(LocalCertificateAuthorityTest, AMissingIntermediateIsMadeUnderTheExisting
 TEST_F(LocalCertificateAuthorityTest, RefusesImpossibleOptions) {
   LocalCertificateAuthorityOptions options = Options();
   options.leaf_validity = absl::ZeroDuration();
-  EXPECT_THAT(LocalCertificateAuthority::OpenOrCreate(options, kNow),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("leaf validity must be positive")));
+  EXPECT_THAT(
+      LocalCertificateAuthority::OpenOrCreate(options, kNow),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("leaf validity must be positive")));
   EXPECT_FALSE(std::filesystem::exists(CaFolder()));
 }
 

@@ -6,7 +6,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-
 #include "common/crypto/certificate_builder.h"
 #include "common/crypto/certificate_reader.h"
 #include "common/crypto/certificate_request.h"
@@ -69,8 +68,7 @@ UploadOptions Options(const std::string& file_name = "ssl_example.crt") {
 // One open order on web01's "Shop" site, which most tests upload against.
 class UploadMatcherTest : public ::testing::Test {
  protected:
-  UploadMatcherTest()
-      : order_key_(NewKey()), answer_(IssueFor(order_key_, "shop.example.test")) {
+  UploadMatcherTest() : order_key_(NewKey()), answer_(IssueFor(order_key_, "shop.example.test")) {
     candidates_.orders.push_back(
         Order("order-7", "web01.example.test", "1962875481", "Shop", order_key_));
   }
@@ -117,8 +115,8 @@ TEST_F(UploadMatcherTest, DerCertificateMatches) {
 }
 
 TEST_F(UploadMatcherTest, Pkcs7BundleMatchesAndItsCaCertificatesBecomeTheChain) {
-  const std::string p7b = *crypto::ToPkcs7Der(
-      {Pki().root.certificate, answer_, Pki().intermediate.certificate});
+  const std::string p7b =
+      *crypto::ToPkcs7Der({Pki().root.certificate, answer_, Pki().intermediate.certificate});
   absl::StatusOr<UploadOutcome> outcome = MatchUpload(p7b, candidates_, Options("ssl.p7b"));
   const UploadAcceptance& accepted = Accepted(outcome);
   EXPECT_EQ(accepted.order_id, "order-7");
@@ -130,19 +128,18 @@ TEST_F(UploadMatcherTest, Pkcs7BundleMatchesAndItsCaCertificatesBecomeTheChain) 
 }
 
 TEST_F(UploadMatcherTest, PemBundlePicksTheLeafWhereverItIs) {
-  const std::string pem = crypto::ToPemBundle(
-      {Pki().intermediate.certificate, answer_, Pki().root.certificate});
+  const std::string pem =
+      crypto::ToPemBundle({Pki().intermediate.certificate, answer_, Pki().root.certificate});
   absl::StatusOr<UploadOutcome> outcome = MatchUpload(pem, candidates_, Options());
   const UploadAcceptance& accepted = Accepted(outcome);
   EXPECT_EQ(accepted.leaf, answer_);
   EXPECT_EQ(accepted.detected_content, "PEM bundle of 3 certificates");
-  EXPECT_THAT(accepted.chain,
-              ElementsAre(Pki().intermediate.certificate, Pki().root.certificate));
+  EXPECT_THAT(accepted.chain, ElementsAre(Pki().intermediate.certificate, Pki().root.certificate));
 }
 
 TEST_F(UploadMatcherTest, BundleWithSeveralLeavesPicksTheOneThatAnswersAnOrder) {
-  const std::string pem = crypto::ToPemBundle(
-      {Pki().leaf.certificate, answer_, Pki().intermediate.certificate});
+  const std::string pem =
+      crypto::ToPemBundle({Pki().leaf.certificate, answer_, Pki().intermediate.certificate});
   absl::StatusOr<UploadOutcome> outcome = MatchUpload(pem, candidates_, Options());
   const UploadAcceptance& accepted = Accepted(outcome);
   EXPECT_EQ(accepted.leaf, answer_);
@@ -258,8 +255,8 @@ TEST_F(UploadMatcherTest, OlderCertificateOfTheSameHostIsNamedWithHostSiteAndThu
   EXPECT_EQ(diagnosis.matched_site_id, "1962875481");
   EXPECT_EQ(diagnosis.matched_site_name, "Shop");
   EXPECT_EQ(diagnosis.matched_order_id, "order-7");
-  const std::string started = absl::FormatTime("%Y-%m-%d", installed.NotBefore(),
-                                               absl::UTCTimeZone());
+  const std::string started =
+      absl::FormatTime("%Y-%m-%d", installed.NotBefore(), absl::UTCTimeZone());
   const std::string requested =
       absl::FormatTime("%Y-%m-%d", Pki().now - absl::Hours(1), absl::UTCTimeZone());
   EXPECT_THAT(diagnosis.message,
@@ -267,21 +264,21 @@ TEST_F(UploadMatcherTest, OlderCertificateOfTheSameHostIsNamedWithHostSiteAndThu
                         "'Shop' (1962875481): it is the certificate already installed there "
                         "(thumbprint " +
                         installed.Thumbprint() + ", valid from " + started + ")"));
-  EXPECT_THAT(diagnosis.message,
-              HasSubstr("it starts on " + started + ", before the request of order order-7 was "
-                        "made (" + requested + ")"));
+  EXPECT_THAT(diagnosis.message, HasSubstr("it starts on " + started +
+                                           ", before the request of order order-7 was "
+                                           "made (" +
+                                           requested + ")"));
 }
 
 TEST_F(UploadMatcherTest, EarlierCertificateForAnInstalledKeyIsAlsoAnOlderCertificate) {
   // The CA once issued two certificates for the same old key; the host has
   // the second, the operator uploads the first.
   const crypto::PrivateKey installed_key = NewKey();
-  const crypto::Certificate first = IssueFor(installed_key, "shop.example.test",
-                                             Pki().intermediate, Pki().now - Days(400),
-                                             Pki().now - Days(10));
-  const crypto::Certificate second = IssueFor(installed_key, "shop.example.test",
-                                              Pki().intermediate, Pki().now - Days(200),
-                                              Pki().now + Days(100));
+  const crypto::Certificate first = IssueFor(installed_key, "shop.example.test", Pki().intermediate,
+                                             Pki().now - Days(400), Pki().now - Days(10));
+  const crypto::Certificate second =
+      IssueFor(installed_key, "shop.example.test", Pki().intermediate, Pki().now - Days(200),
+               Pki().now + Days(100));
   candidates_.inventory.push_back(InventoryCertificate{.host_id = "host-web01",
                                                        .hostname = "web01.example.test",
                                                        .site_id = "1962875481",
@@ -301,13 +298,13 @@ TEST_F(UploadMatcherTest, EarlierCertificateForAnInstalledKeyIsAlsoAnOlderCertif
 TEST_F(UploadMatcherTest, AnswerToAnotherSitesPendingRequestNamesThatHostAndSite) {
   // A CSR made by hand on web02's real site (not certfleet's temporary one).
   const crypto::PrivateKey other_key = NewKey();
-  candidates_.pending_requests.push_back(PendingRequestRecord{
-      .host_id = "host-web02",
-      .hostname = "web02.example.test",
-      .site_id = "1",
-      .site_name = "Default Web Site",
-      .public_key = other_key.public_key(),
-      .created_at = absl::FromUnixSeconds(1'790'000'000)});
+  candidates_.pending_requests.push_back(
+      PendingRequestRecord{.host_id = "host-web02",
+                           .hostname = "web02.example.test",
+                           .site_id = "1",
+                           .site_name = "Default Web Site",
+                           .public_key = other_key.public_key(),
+                           .created_at = absl::FromUnixSeconds(1'790'000'000)});
   const crypto::Certificate certificate = IssueFor(other_key, "www.example.test");
 
   absl::StatusOr<UploadOutcome> outcome = MatchUpload(certificate.ToPem(), candidates_, Options());
@@ -390,10 +387,10 @@ TEST_F(UploadMatcherTest, CertificateForAnUnknownKeyAnswersNoRequest) {
       MatchUpload(Pki().leaf.certificate.ToPem(), candidates_, Options());
   const UploadDiagnosis& diagnosis = Diagnosed(outcome);
   EXPECT_EQ(diagnosis.kind, DiagnosisKind::kAnswersNoRequest);
-  EXPECT_THAT(diagnosis.message,
-              HasSubstr("whose key (SHA-256 " +
-                        Pki().leaf.certificate.public_key().Sha256Fingerprint() +
-                        ") matches no open order, no pending request and no known certificate"));
+  EXPECT_THAT(
+      diagnosis.message,
+      HasSubstr("whose key (SHA-256 " + Pki().leaf.certificate.public_key().Sha256Fingerprint() +
+                ") matches no open order, no pending request and no known certificate"));
 }
 
 TEST_F(UploadMatcherTest, CsrIsNotACertificateAndIsRecognisedAsTheOrdersOwn) {
