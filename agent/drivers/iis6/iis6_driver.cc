@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto/pkcs12.h"
 #include "common/io/file.h"
@@ -56,6 +57,45 @@ absl::Status CheckChain(const std::vector<crypto::Certificate>& chain) {
           ", which is not a CA certificate (no basicConstraints CA:TRUE): only intermediates and "
           "roots belong in the CA and ROOT stores"));
     }
+  }
+  return absl::OkStatus();
+}
+
+// The chain given with a certificate must be its own: the issuer has to be
+// found (in the chain or already in the stores), and every certificate of
+// the chain has to lie on the path from the certificate to its root. An
+// unrelated chain is the classic wrong pick from a vendor's table (another
+// product's intermediate), and would put foreign CAs into the stores.
+// `pool` holds the chain first, then the CA and ROOT stores.
+absl::Status CheckChainCertifies(const crypto::Certificate& certificate,
+                                 const std::vector<crypto::Certificate>& chain,
+                                 const std::vector<crypto::Certificate>& pool) {
+  if (chain.empty()) return absl::OkStatus();
+  std::vector<crypto::Certificate> path;
+  crypto::Certificate current = certificate;
+  while (!IsSelfSigned(current) && path.size() <= pool.size()) {
+    auto issuer = std::find_if(pool.begin(), pool.end(), [&](const crypto::Certificate& candidate) {
+      return current.IsIssuedBy(candidate) &&
+             std::find(path.begin(), path.end(), candidate) == path.end();
+    });
+    if (issuer == pool.end()) break;
+    path.push_back(*issuer);
+    current = *issuer;
+  }
+  if (path.empty() && !IsSelfSigned(certificate)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the chain given with ", Describe(certificate), " does not hold its issuer '",
+        certificate.IssuerText(),
+        "' (nor do the host's CA and ROOT stores): it is the chain of another product or CA; "
+        "give the intermediate that issued this certificate"));
+  }
+  for (const crypto::Certificate& member : chain) {
+    if (std::find(path.begin(), path.end(), member) != path.end()) continue;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the chain given with ", Describe(certificate), " holds ", Describe(member),
+        ", which is not on its path to a root (its issuer is '", certificate.IssuerText(),
+        "'): it is the chain of another product or CA; give the intermediate and root that "
+        "issued this certificate"));
   }
   return absl::OkStatus();
 }
@@ -381,17 +421,9 @@ absl::Status Iis6Driver::AcceptCertificate(std::string_view site_id,
         DescribeSite(site->id, site->name), " but expired on ", FormatDate(certificate.NotAfter()),
         "; have the CA issue a new one"));
   }
-  if (!chain.empty() && !IsSelfSigned(certificate)) {
-    const bool issuer_known =
-        std::any_of(input->expected_issuers.begin(), input->expected_issuers.end(),
-                    [&](const crypto::Certificate& issuer) { return certificate.IsIssuedBy(issuer); });
-    if (!issuer_known) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the chain given with ", Describe(certificate), " does not hold its issuer '",
-          certificate.IssuerText(),
-          "' (nor do the host's CA and ROOT stores): it is the chain of another product or CA; "
-          "give the intermediate that issued this certificate"));
-    }
+  if (absl::Status status = CheckChainCertifies(certificate, chain, input->expected_issuers);
+      !status.ok()) {
+    return status;
   }
 
   // The chain first: once the certificate is in MY and the placeholder is

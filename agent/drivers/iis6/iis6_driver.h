@@ -122,8 +122,9 @@ class Iis6Driver : public agent::HostDriver {
   // key. Otherwise returns FailedPrecondition with DiagnoseIssuedCertificate's
   // message when the certificate does not answer the site's request,
   // FailedPrecondition when it has expired, InvalidArgument when the chain
-  // holds a certificate that is not a CA or does not hold the certificate's
-  // issuer (while the stores do not either), NotFound for an unknown site.
+  // holds a certificate that is not a CA or not on the certificate's path to
+  // its root (another product's intermediate), or lacks the certificate's
+  // issuer while the stores lack it too; NotFound for an unknown site.
   absl::Status AcceptCertificate(std::string_view site_id, const crypto::Certificate& certificate,
                                  const std::vector<crypto::Certificate>& chain) override;
 

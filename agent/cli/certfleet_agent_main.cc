@@ -1,0 +1,28 @@
+// certfleet-agent: the host-side process. Each subcommand registers itself
+// from its own file, so that this file stays a list: today the offline
+// commands for emulated IIS 6 hosts; the controller session and job journal
+// join them here.
+
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "agent/cli/init_iis6_host_command.h"
+#include "agent/cli/inventory_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"certfleet-agent: renews the TLS certificates of the web servers on this host."};
+  app.require_subcommand(1);
+  int exit_code = 0;
+
+  certfleet::agent::cli::RegisterInitIis6HostCommand(app, exit_code);
+  certfleet::agent::cli::RegisterInventoryCommand(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    // CLI11 returns 0 for --help; any real usage error exits with 2 as is usual.
+    return code == 0 ? 0 : 2;
+  }
+  return exit_code;
+}
