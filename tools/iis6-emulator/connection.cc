@@ -66,8 +66,7 @@ void Connection::LogIdleTimeout() const {
 std::string Connection::TlsFailure(int result) const {
   const int error = SSL_get_error(session_.get(), result);
   if (error == SSL_ERROR_SYSCALL) {
-    const unsigned long queued = ERR_peek_error();
-    if (queued == 0) {
+    if (ERR_peek_error() == 0) {
       return errno == 0 ? "the client closed the connection"
                         : absl::StrCat("socket error: ", std::strerror(errno));
     }

@@ -308,7 +308,7 @@ void Emulator::RemovePidFile() {
   // Only our own: a pid file another process wrote meanwhile is not ours to
   // remove.
   absl::StatusOr<std::string> text = io::ReadFile(layout_.PidFile(), kMaximumRunFileBytes);
-  long long pid = 0;
+  std::int64_t pid = 0;
   if (text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) && pid == ::getpid()) {
     std::error_code ignored;
     std::filesystem::remove(layout_.PidFile(), ignored);

@@ -23,7 +23,7 @@ namespace certfleet::iis6_emulator {
 namespace {
 
 // emulation.conf holds a few key=value lines; anything larger is not one.
-constexpr size_t kMaximumEmulationConfigBytes = 64 * 1024;
+constexpr size_t kMaximumEmulationConfigBytes = size_t{64} * 1024;
 // A chain longer than this is a loop or a store full of cross-certificates;
 // real chains have one to three CA certificates.
 constexpr int kMaximumChainLength = 8;

@@ -23,10 +23,10 @@ namespace certfleet::iis6_emulator {
 
 // A request head larger than this is refused (IIS 6's MaxRequestBytes
 // default is 16 KiB).
-inline constexpr size_t kMaximumRequestHeadBytes = 16 * 1024;
+inline constexpr size_t kMaximumRequestHeadBytes = size_t{16} * 1024;
 // Files larger than this are not served: the emulator reads a file whole
 // into memory, and test content is small.
-inline constexpr size_t kMaximumServedFileBytes = 16 * 1024 * 1024;
+inline constexpr size_t kMaximumServedFileBytes = size_t{16} * 1024 * 1024;
 
 struct HttpRequest {
   std::string method;
