@@ -27,9 +27,11 @@ absl::StatusOr<std::optional<iis6::CertificateIssuer>> ReadExistingIssuer(
   absl::StatusOr<std::string> key_bytes =
       io::ReadFile(folder / "intermediate.key", crypto::kMaxInputBytes);
   if (!key_bytes.ok()) return key_bytes.status();
-  absl::StatusOr<std::string> root_bytes = io::ReadFile(folder / "root.crt", crypto::kMaxInputBytes);
+  absl::StatusOr<std::string> root_bytes =
+      io::ReadFile(folder / "root.crt", crypto::kMaxInputBytes);
   if (!root_bytes.ok()) return root_bytes.status();
-  absl::StatusOr<crypto::Certificate> certificate = crypto::ReadSingleCertificate(*certificate_bytes);
+  absl::StatusOr<crypto::Certificate> certificate =
+      crypto::ReadSingleCertificate(*certificate_bytes);
   if (!certificate.ok()) return certificate.status();
   absl::StatusOr<crypto::PrivateKey> key = crypto::PrivateKey::Parse(*key_bytes);
   if (!key.ok()) return key.status();
@@ -48,8 +50,9 @@ void RegisterInitIis6HostCommand(CLI::App& app, int& exit_code) {
       "test CA chain, one site whose certificate expires in 10 days");
   command->add_option("DIR", options->host_root, "The host root to create (new or empty)")
       ->required();
-  command->add_option("--address", options->address,
-                      "The address \"All Unassigned\" bindings are served on")
+  command
+      ->add_option("--address", options->address,
+                   "The address \"All Unassigned\" bindings are served on")
       ->capture_default_str();
   command->add_option("--http-port", options->http_port, "Port of every site's HTTP binding")
       ->capture_default_str();
@@ -94,8 +97,8 @@ int RunInitIis6Host(const InitIis6HostOptions& options, std::ostream& out, std::
           << host.status().message() << "\n";
     return 1;
   }
-  out << "Made an emulated IIS 6 host in " << host_root.string() << " (address "
-      << options.address << ")\n";
+  out << "Made an emulated IIS 6 host in " << host_root.string() << " (address " << options.address
+      << ")\n";
   for (const iis6::EmulatedSite& site : host->sites) {
     out << "  site " << site.site_id << " \"" << site.name << "\"";
     if (site.https_port != 0) {

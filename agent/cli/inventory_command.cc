@@ -22,7 +22,8 @@ int64_t DaysLeft(absl::Time not_after, absl::Time now) {
 
 std::string DescribeExpiry(const crypto::Certificate& certificate, absl::Time now) {
   const int64_t days = DaysLeft(certificate.NotAfter(), now);
-  const std::string date = absl::FormatTime("%Y-%m-%d", certificate.NotAfter(), absl::UTCTimeZone());
+  const std::string date =
+      absl::FormatTime("%Y-%m-%d", certificate.NotAfter(), absl::UTCTimeZone());
   if (days < 0) return absl::StrCat("expired ", date, " (", -days, " days ago)");
   return absl::StrCat("expires ", date, " (", days, " days left)");
 }
@@ -235,8 +236,7 @@ int RunInventory(const InventoryOptions& options, std::ostream& out, std::ostrea
     return 1;
   }
   if (options.format == InventoryFormat::kJson) {
-    out << InventoryToJson(*inventory, options.host_root, (*driver)->address(), options.now)
-               .dump(2)
+    out << InventoryToJson(*inventory, options.host_root, (*driver)->address(), options.now).dump(2)
         << "\n";
   } else {
     PrintText(*inventory, options.host_root, (*driver)->address(), options.now, out);

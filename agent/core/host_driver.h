@@ -107,8 +107,10 @@ class HostDriver {
   // configuration cannot be read.
   virtual absl::StatusOr<HostInventory> ScanInventory() = 0;
 
-  // Creates a stopped site named `name` with no bindings and returns its id.
-  // When a site with that name exists already (a retry), returns its id.
+  // Creates a stopped site named `name` with no secure binding and returns
+  // its id (a platform that requires a binding, like IIS 6, may give it an
+  // inert plain one). When a site with that name exists already (a retry),
+  // returns its id.
   virtual absl::StatusOr<std::string> CreateTemporarySite(std::string_view name) = 0;
 
   // Deletes a site's configuration. Keys and certificates stay in the stores.

@@ -33,10 +33,11 @@ std::string WhatIsExpected(const DiagnosisInput& input) {
   if (!input.site_request.has_value()) {
     return absl::StrCat(TargetSite(input), " has no pending request");
   }
-  return absl::StrCat("the certificate expected is the one the CA issued for the pending request "
-                      "of ",
-                      TargetSite(input), " ('", input.site_request->subject, "', made ",
-                      FormatDate(input.site_request->created), ")");
+  return absl::StrCat(
+      "the certificate expected is the one the CA issued for the pending request "
+      "of ",
+      TargetSite(input), " ('", input.site_request->subject, "', made ",
+      FormatDate(input.site_request->created), ")");
 }
 
 bool IsSelfSigned(const crypto::Certificate& certificate) {
@@ -109,8 +110,8 @@ CertificateDiagnosis DiagnoseIssuedCertificate(const crypto::Certificate& certif
             absl::StrCat("this certificate ", Quoted(certificate),
                          " answers the pending request of another site: ", other_site, " ('",
                          other.subject, "', made ", FormatDate(other.created), "), not ",
-                         TargetSite(input), "; accept it on ", other_site,
-                         " or submit the CSR of ", TargetSite(input), " to the CA")};
+                         TargetSite(input), "; accept it on ", other_site, " or submit the CSR of ",
+                         TargetSite(input), " to the CA")};
   }
 
   for (const KnownCertificate& installed : input.installed) {
@@ -124,11 +125,9 @@ CertificateDiagnosis DiagnoseIssuedCertificate(const crypto::Certificate& certif
                              " is for the key of ", Identify(installed.certificate), ", which is ",
                              installed.location);
     }
-    if (input.site_request.has_value() &&
-        certificate.NotBefore() < input.site_request->created) {
-      absl::StrAppend(&message, "; it was issued before the pending request of ",
-                      TargetSite(input), " was made (", FormatDate(input.site_request->created),
-                      ")");
+    if (input.site_request.has_value() && certificate.NotBefore() < input.site_request->created) {
+      absl::StrAppend(&message, "; it was issued before the pending request of ", TargetSite(input),
+                      " was made (", FormatDate(input.site_request->created), ")");
     }
     absl::StrAppend(&message, ", not the one just issued: ", WhatIsExpected(input));
     return {CertificateVerdict::kOlderCertificate, message};
@@ -162,8 +161,7 @@ CertificateDiagnosis DiagnoseIssuedCertificate(const crypto::Certificate& certif
               : absl::StrCat("was issued by '", certificate.IssuerText(), "'");
       return {CertificateVerdict::kOtherIssuer,
               absl::StrCat("this certificate ", Quoted(certificate), " ", issued_by,
-                           ", which is not in the expected chain (",
-                           absl::StrJoin(names, ", "),
+                           ", which is not in the expected chain (", absl::StrJoin(names, ", "),
                            "): it is another CA's or another vendor's certificate, not the one "
                            "issued for this host; ",
                            WhatIsExpected(input))};
@@ -185,8 +183,9 @@ CertificateDiagnosis DiagnoseIssuedCertificate(const crypto::Certificate& certif
       input.site_request->public_key.Sha256Fingerprint(),
       ") nor that of any other request or certificate on this host");
   if (certificate.NotBefore() < input.site_request->created) {
-    absl::StrAppend(&message, "; it was issued before the request was made, so it is most likely "
-                              "an older certificate for a key this host no longer has");
+    absl::StrAppend(&message,
+                    "; it was issued before the request was made, so it is most likely "
+                    "an older certificate for a key this host no longer has");
   } else {
     absl::StrAppend(&message, "; it was issued for a CSR made elsewhere");
   }

@@ -69,8 +69,8 @@ absl::StatusOr<crypto::Certificate> ReadCertificateFile(const std::filesystem::p
   // Stores hold DER, but a PEM file copied in by hand is still a certificate.
   absl::StatusOr<crypto::Certificate> certificate = crypto::ReadSingleCertificate(*bytes);
   if (!certificate.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path.string(), " is not a certificate: ", certificate.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path.string(), " is not a certificate: ", certificate.status().message()));
   }
   return *std::move(certificate);
 }
@@ -175,9 +175,9 @@ absl::StatusOr<std::optional<crypto::PrivateKey>> CertificateStores::ReadMatchin
   absl::StatusOr<crypto::PrivateKey> key = ReadKeyFile(path);
   if (!key.ok()) return key.status();
   if (!(key->public_key() == certificate.public_key())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path.string(), " holds a private key that does not belong to the certificate ",
-        Describe(certificate)));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path.string(), " holds a private key that does not belong to the certificate ",
+                     Describe(certificate)));
   }
   return *std::move(key);
 }
@@ -216,9 +216,10 @@ absl::StatusOr<std::vector<StoredCertificate>> CertificateStores::List(
     }
     result.push_back({store, *std::move(certificate), has_private_key});
   }
-  std::sort(result.begin(), result.end(), [](const StoredCertificate& a, const StoredCertificate& b) {
-    return a.certificate.Thumbprint() < b.certificate.Thumbprint();
-  });
+  std::sort(result.begin(), result.end(),
+            [](const StoredCertificate& a, const StoredCertificate& b) {
+              return a.certificate.Thumbprint() < b.certificate.Thumbprint();
+            });
   return result;
 }
 
@@ -261,8 +262,8 @@ absl::StatusOr<crypto::PrivateKey> CertificateStores::ReadPrivateKey(
       Find(CertificateStore::kPersonal, thumbprint);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
-    return absl::NotFoundError(absl::StrCat("the certificate ", std::string(thumbprint),
-                                            " is not in the MY store"));
+    return absl::NotFoundError(
+        absl::StrCat("the certificate ", std::string(thumbprint), " is not in the MY store"));
   }
   absl::StatusOr<std::optional<crypto::PrivateKey>> key = ReadMatchingKey((*stored)->certificate);
   if (!key.ok()) return key.status();
@@ -276,10 +277,10 @@ absl::StatusOr<crypto::PrivateKey> CertificateStores::ReadPrivateKey(
 absl::Status CertificateStores::AddCertificate(CertificateStore store,
                                                const crypto::Certificate& certificate) {
   if (store != CertificateStore::kIntermediate && store != CertificateStore::kRoot) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "AddCertificate adds to the CA and ROOT stores only, not ",
-        std::string(agent::StoreName(store)),
-        " (MY needs the private key, REQUEST holds pending requests)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("AddCertificate adds to the CA and ROOT stores only, not ",
+                     std::string(agent::StoreName(store)),
+                     " (MY needs the private key, REQUEST holds pending requests)"));
   }
   const std::filesystem::path path = CertificateFile(store, certificate.Thumbprint());
   if (Exists(path)) {
@@ -294,8 +295,8 @@ absl::Status CertificateStores::AddCertificate(CertificateStore store,
 absl::Status CertificateStores::AddPersonal(const crypto::Certificate& certificate,
                                             const crypto::PrivateKey& key) {
   if (!(key.public_key() == certificate.public_key())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the private key does not belong to the certificate ", Describe(certificate)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the private key does not belong to the certificate ", Describe(certificate)));
   }
   if (absl::Status status = CreatePrivateFolder(StoreFolder(CertificateStore::kPersonal));
       !status.ok()) {
@@ -411,9 +412,9 @@ absl::StatusOr<std::optional<PendingRequest>> CertificateStores::ReadPendingRequ
   absl::StatusOr<crypto::CertificateRequest> request =
       crypto::CertificateRequest::Parse(*request_bytes);
   if (!request.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat((folder / kRequestFile).string(),
-                                                      " is not a certificate request: ",
-                                                      request.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat((folder / kRequestFile).string(),
+                     " is not a certificate request: ", request.status().message()));
   }
   absl::StatusOr<crypto::PrivateKey> key = ReadKeyFile(folder / kRequestKeyFile);
   if (!key.ok()) return key.status();
@@ -422,8 +423,7 @@ absl::StatusOr<std::optional<PendingRequest>> CertificateStores::ReadPendingRequ
   if (!(request->public_key() == key->public_key()) ||
       !(placeholder->public_key() == key->public_key())) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the pending request of site ", std::string(site_id), " in ",
-                     folder.string(),
+        absl::StrCat("the pending request of site ", std::string(site_id), " in ", folder.string(),
                      " is inconsistent: its CSR, key and placeholder are not one key pair"));
   }
   return PendingRequest{std::string(site_id), *std::move(request), *std::move(key),
@@ -497,19 +497,19 @@ absl::Status CertificateStores::AcceptPendingRequest(std::string_view site_id,
   }
   absl::StatusOr<std::optional<crypto::PrivateKey>> installed_key = ReadMatchingKey(certificate);
   if (!installed_key.ok()) return installed_key.status();
-  const bool installed = installed_key->has_value() &&
-                         Exists(CertificateFile(CertificateStore::kPersonal,
-                                                certificate.Thumbprint()));
+  const bool installed =
+      installed_key->has_value() &&
+      Exists(CertificateFile(CertificateStore::kPersonal, certificate.Thumbprint()));
   if (installed) return absl::OkStatus();
   if (!pending->has_value()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("site ", std::string(site_id), " has no pending request to accept ",
-                     Describe(certificate), " on"));
+    return absl::FailedPreconditionError(absl::StrCat("site ", std::string(site_id),
+                                                      " has no pending request to accept ",
+                                                      Describe(certificate), " on"));
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "the certificate ", Describe(certificate), " does not answer the pending request of site ",
-      std::string(site_id), " ('", (*pending)->request.SubjectText(),
-      "'): its public key is not the request's"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("the certificate ", Describe(certificate),
+                   " does not answer the pending request of site ", std::string(site_id), " ('",
+                   (*pending)->request.SubjectText(), "'): its public key is not the request's"));
 }
 
 }  // namespace certfleet::iis6

@@ -96,7 +96,8 @@ class CertificateStores {
   // Adds a certificate without a key to CA or ROOT. Present already: OK, no
   // write. Returns InvalidArgument for MY (which needs AddPersonal) or
   // REQUEST.
-  absl::Status AddCertificate(agent::CertificateStore store, const crypto::Certificate& certificate);
+  absl::Status AddCertificate(agent::CertificateStore store,
+                              const crypto::Certificate& certificate);
 
   // Adds a certificate with its private key to MY: the key first (0600),
   // then the certificate, so that a certificate in MY always has its key

@@ -32,8 +32,8 @@ std::string EscapeAttribute(std::string_view value) {
 std::string Key(std::string_view type, std::string_view location, Attributes attributes,
                 std::string_view children = "") {
   std::sort(attributes.begin(), attributes.end());
-  std::string text = absl::StrCat("<", std::string(type), "\tLocation =\"",
-                                  std::string(location), "\"", kLineEnd);
+  std::string text =
+      absl::StrCat("<", std::string(type), "\tLocation =\"", std::string(location), "\"", kLineEnd);
   for (const auto& [name, value] : attributes) {
     absl::StrAppend(&text, "\t\t", name, "=\"", EscapeAttribute(value), "\"", kLineEnd);
   }
@@ -48,15 +48,15 @@ std::string Custom(std::string_view name, std::string_view id, std::string_view 
   return absl::StrCat("\t<Custom", kLineEnd, "\t\tName=\"", std::string(name), "\"", kLineEnd,
                       "\t\tID=\"", std::string(id), "\"", kLineEnd, "\t\tValue=\"",
                       std::string(value), "\"", kLineEnd, "\t\tType=\"STRING\"", kLineEnd,
-                      "\t\tUserType=\"IIS_MD_UT_SERVER\"", kLineEnd,
-                      "\t\tAttributes=\"INHERIT\"", kLineEnd, "\t/>", kLineEnd);
+                      "\t\tUserType=\"IIS_MD_UT_SERVER\"", kLineEnd, "\t\tAttributes=\"INHERIT\"",
+                      kLineEnd, "\t/>", kLineEnd);
 }
 
 struct SitePlan {
   std::string id;
   std::string name;
-  std::string host_header;  // Of the plain binding; empty answers any host.
-  std::string content_path;  // Windows path.
+  std::string host_header;     // Of the plain binding; empty answers any host.
+  std::string content_path;    // Windows path.
   std::string content_folder;  // Under fs/.
   bool auto_start = true;
   // TLS, when the site has it.
@@ -81,9 +81,8 @@ std::string SiteKeys(const SitePlan& site, std::uint16_t http_port) {
     server.emplace_back("SSLStoreName", "MY");
   }
   const std::string location = absl::StrCat("/LM/W3SVC/", site.id);
-  std::string text = site.comment.empty()
-                         ? std::string()
-                         : absl::StrCat("<!-- ", site.comment, " -->", kLineEnd);
+  std::string text =
+      site.comment.empty() ? std::string() : absl::StrCat("<!-- ", site.comment, " -->", kLineEnd);
   absl::StrAppend(&text, Key("IIsWebServer", location, server, site.custom));
   absl::StrAppend(&text, Key("IIsWebVirtualDir", absl::StrCat(location, "/ROOT"),
                              {{"AccessFlags", "AccessRead | AccessScript"},
@@ -95,10 +94,10 @@ std::string SiteKeys(const SitePlan& site, std::uint16_t http_port) {
 }
 
 std::string MetaBaseText(const std::vector<SitePlan>& sites, std::uint16_t http_port) {
-  std::string text = absl::StrCat(
-      "<?xml version =\"1.0\"?>", kLineEnd,
-      "<configuration xmlns=\"urn:microsoft-catalog:XML_Metabase_V64_0\">", kLineEnd,
-      "<MBProperty>", kLineEnd);
+  std::string text =
+      absl::StrCat("<?xml version =\"1.0\"?>", kLineEnd,
+                   "<configuration xmlns=\"urn:microsoft-catalog:XML_Metabase_V64_0\">", kLineEnd,
+                   "<MBProperty>", kLineEnd);
   absl::StrAppend(&text, Key("IIS_Global", ".",
                              {{"BINSchemaTimeStamp", "f1d9b3f4c1d2c401"},
                               {"ChangeNumber", "1"},
@@ -196,8 +195,7 @@ absl::StatusOr<CertificateIssuer> CreateDemoCertificateAuthority(
       {"chain.pem", {crypto::ToPemBundle({*intermediate, *root}), 0644}},
   };
   for (const auto& [name, content] : files) {
-    if (absl::Status status =
-            io::WriteFileAtomically(folder / name, content.first, content.second);
+    if (absl::Status status = io::WriteFileAtomically(folder / name, content.first, content.second);
         !status.ok()) {
       return status;
     }
@@ -214,9 +212,9 @@ absl::StatusOr<EmulatedHost> BuildEmulatedHost(const EmulatedHostOptions& option
         "the HTTPS port must leave room for a second one (the next port is used too)");
   }
   if (options.http_port == options.https_port || options.http_port == options.https_port + 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the HTTP port ", options.http_port, " collides with the HTTPS ports ", options.https_port,
-        " and ", options.https_port + 1));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the HTTP port ", options.http_port, " collides with the HTTPS ports ",
+                     options.https_port, " and ", options.https_port + 1));
   }
   if (options.address.empty()) return absl::InvalidArgumentError("the address is empty");
   if (options.host_root.empty()) return absl::InvalidArgumentError("the host root is not set");
@@ -319,10 +317,10 @@ absl::StatusOr<EmulatedHost> BuildEmulatedHost(const EmulatedHostOptions& option
   host.chain.insert(host.chain.end(), issuer.chain.begin(), issuer.chain.end());
   for (const crypto::Certificate& certificate : host.chain) {
     const bool root_certificate = certificate.IsSelfIssued() && certificate.IsIssuedBy(certificate);
-    if (absl::Status status = stores.AddCertificate(root_certificate
-                                                        ? agent::CertificateStore::kRoot
-                                                        : agent::CertificateStore::kIntermediate,
-                                                    certificate);
+    if (absl::Status status =
+            stores.AddCertificate(root_certificate ? agent::CertificateStore::kRoot
+                                                   : agent::CertificateStore::kIntermediate,
+                                  certificate);
         !status.ok()) {
       return status;
     }
@@ -352,21 +350,20 @@ absl::StatusOr<EmulatedHost> BuildEmulatedHost(const EmulatedHostOptions& option
   // Parsing what was generated checks it the way the driver will read it.
   absl::StatusOr<MetaBase> metabase = MetaBase::Parse(MetaBaseText(sites, options.http_port));
   if (!metabase.ok()) {
-    return absl::InternalError(absl::StrCat("the generated MetaBase.xml does not parse: ",
-                                            metabase.status().message()));
+    return absl::InternalError(
+        absl::StrCat("the generated MetaBase.xml does not parse: ", metabase.status().message()));
   }
   std::filesystem::create_directories(root.MetaBaseFile().parent_path(), error);
   if (error) {
-    return absl::InternalError(absl::StrCat("cannot create ",
-                                            root.MetaBaseFile().parent_path().string(), ": ",
-                                            error.message()));
+    return absl::InternalError(absl::StrCat(
+        "cannot create ", root.MetaBaseFile().parent_path().string(), ": ", error.message()));
   }
   absl::StatusOr<std::filesystem::path> history =
       metabase->Save(root.MetaBaseFile(), root.HistoryFolder());
   if (!history.ok()) return history.status();
 
-  if (absl::Status status = WritePublic(root.EmulationConfigFile(),
-                                        FormatEmulationConfig({options.address}));
+  if (absl::Status status =
+          WritePublic(root.EmulationConfigFile(), FormatEmulationConfig({options.address}));
       !status.ok()) {
     return status;
   }

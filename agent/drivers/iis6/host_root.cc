@@ -40,8 +40,7 @@ absl::StatusOr<EmulationConfig> ReadEmulationConfig(const std::filesystem::path&
     const size_t equals = line.find('=');
     if (equals == absl::string_view::npos) {
       return absl::InvalidArgumentError(absl::StrCat(file.string(), " line ", line_number,
-                                                     ": expected key=value, found \"", line,
-                                                     "\""));
+                                                     ": expected key=value, found \"", line, "\""));
     }
     const absl::string_view key = absl::StripAsciiWhitespace(line.substr(0, equals));
     const absl::string_view value = absl::StripAsciiWhitespace(line.substr(equals + 1));
@@ -67,9 +66,9 @@ std::string FormatEmulationConfig(const EmulationConfig& config) {
 }
 
 absl::Status CheckSiteId(std::string_view site_id) {
-  const bool digits_only =
-      !site_id.empty() && site_id.size() <= 10 &&
-      site_id.find_first_not_of("0123456789") == std::string_view::npos && site_id.front() != '0';
+  const bool digits_only = !site_id.empty() && site_id.size() <= 10 &&
+                           site_id.find_first_not_of("0123456789") == std::string_view::npos &&
+                           site_id.front() != '0';
   if (!digits_only) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", std::string(site_id), "\" is not an IIS site id (a number such as 1 or 1962875481)"));
@@ -92,8 +91,7 @@ absl::Status CreatePrivateFolder(const std::filesystem::path& folder) {
   // Create missing ancestors first, each 0700, so that no folder of the
   // store hierarchy is ever world-readable even for a moment.
   std::vector<std::filesystem::path> missing;
-  for (std::filesystem::path current = folder; !current.empty();
-       current = current.parent_path()) {
+  for (std::filesystem::path current = folder; !current.empty(); current = current.parent_path()) {
     struct stat info;
     if (::stat(current.c_str(), &info) == 0) break;
     missing.push_back(current);

@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/crypto/pkcs12.h"
 #include "common/io/file.h"
 
@@ -38,9 +38,9 @@ std::string Describe(const crypto::Certificate& certificate) {
 
 absl::Status RequireRsa(const crypto::PublicKey& key, std::string_view what) {
   if (key.algorithm() == crypto::KeyAlgorithm::kRsa) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "IIS 6 supports RSA keys only (Windows Server 2003's SChannel has no ECDSA): ",
-      std::string(what), " has a ", key.Description(), " key"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("IIS 6 supports RSA keys only (Windows Server 2003's SChannel has no ECDSA): ",
+                   std::string(what), " has a ", key.Description(), " key"));
 }
 
 bool IsSelfSigned(const crypto::Certificate& certificate) {
@@ -104,7 +104,8 @@ agent::SiteEndpoint ToEndpoint(const Binding& binding, const std::string& addres
   return agent::SiteEndpoint{address, binding.port, binding.host_header};
 }
 
-bool IsRetryOf(const std::optional<PendingRequest>& request, const crypto::Certificate& certificate) {
+bool IsRetryOf(const std::optional<PendingRequest>& request,
+               const crypto::Certificate& certificate) {
   return !request.has_value() || request->key.public_key() == certificate.public_key();
 }
 
@@ -133,8 +134,8 @@ std::optional<BackupName> ParseBackupName(std::string_view file_name, std::strin
 absl::StatusOr<std::unique_ptr<Iis6Driver>> Iis6Driver::Open(Iis6DriverSettings settings) {
   std::error_code error;
   if (!std::filesystem::is_directory(settings.host_root, error)) {
-    return absl::NotFoundError(absl::StrCat(settings.host_root.string(),
-                                            " is not an IIS 6 host root (no such folder)"));
+    return absl::NotFoundError(
+        absl::StrCat(settings.host_root.string(), " is not an IIS 6 host root (no such folder)"));
   }
   std::string address;
   if (settings.address.has_value()) {
@@ -170,9 +171,9 @@ absl::StatusOr<MetaBase> Iis6Driver::LoadMetaBase() const {
   }
   if (absl::IsInvalidArgument(metabase.status())) {
     // A damaged file is the host's problem, not the caller's input.
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot use the IIS configuration: ", metabase.status().message(),
-        " (the file was left untouched)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot use the IIS configuration: ", metabase.status().message(),
+                     " (the file was left untouched)"));
   }
   return metabase.status();
 }
@@ -220,8 +221,8 @@ absl::StatusOr<agent::HostInventory> Iis6Driver::ScanInventory() {
                     [&](const PendingRequest& request) { return request.site_id == site.id; });
     inventory.sites.push_back(std::move(info));
   }
-  for (CertificateStore store : {CertificateStore::kPersonal, CertificateStore::kIntermediate,
-                                 CertificateStore::kRoot}) {
+  for (CertificateStore store :
+       {CertificateStore::kPersonal, CertificateStore::kIntermediate, CertificateStore::kRoot}) {
     absl::StatusOr<std::vector<StoredCertificate>> listed = stores_.List(store);
     if (!listed.ok()) return listed.status();
     inventory.certificates.insert(inventory.certificates.end(), listed->begin(), listed->end());
@@ -261,10 +262,11 @@ absl::StatusOr<std::string> Iis6Driver::CreateTemporarySite(std::string_view nam
   for (const Site& site : metabase->Sites()) {
     if (site.name != name) continue;
     if (site.auto_start || !site.secure_bindings.empty() || !site.ssl_cert_hash.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "a site named '", std::string(name), "' exists already (", DescribeSite(site.id, site.name),
-          ") and is not a temporary site (it is started, has a secure binding or a "
-          "certificate); choose another name for the temporary site"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("a site named '", std::string(name), "' exists already (",
+                       DescribeSite(site.id, site.name),
+                       ") and is not a temporary site (it is started, has a secure binding or a "
+                       "certificate); choose another name for the temporary site"));
     }
     return site.id;  // A retry: the site was made before.
   }
@@ -322,7 +324,8 @@ absl::StatusOr<crypto::CertificateRequest> Iis6Driver::CreatePendingRequest(
     return absl::FailedPreconditionError(absl::StrCat(
         DescribeSite(site->id, site->name), " already has a pending request for '",
         request.request.SubjectText(), "' (names: ",
-        request.request.DnsNames().empty() ? "none" : absl::StrJoin(request.request.DnsNames(), ", "),
+        request.request.DnsNames().empty() ? "none"
+                                           : absl::StrJoin(request.request.DnsNames(), ", "),
         "; key ", key.Description(), "; made ", FormatDate(request.created()),
         "), not for the subject, names and key asked now; clear it before making a new one"));
   }
@@ -365,7 +368,8 @@ absl::StatusOr<DiagnosisInput> Iis6Driver::BuildDiagnosisInput(
     if (other.site_id != site.id) input.other_requests.push_back(known(other));
   }
 
-  absl::StatusOr<std::vector<StoredCertificate>> personal = stores_.List(CertificateStore::kPersonal);
+  absl::StatusOr<std::vector<StoredCertificate>> personal =
+      stores_.List(CertificateStore::kPersonal);
   if (!personal.ok()) return personal.status();
   for (const StoredCertificate& stored : *personal) {
     std::string location = "in the MY store";
@@ -416,10 +420,10 @@ absl::Status Iis6Driver::AcceptCertificate(std::string_view site_id,
   if (!diagnosis.accepted()) return absl::FailedPreconditionError(diagnosis.message);
 
   if (certificate.NotAfter() < Now()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the certificate ", Describe(certificate), " answers the pending request of ",
-        DescribeSite(site->id, site->name), " but expired on ", FormatDate(certificate.NotAfter()),
-        "; have the CA issue a new one"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the certificate ", Describe(certificate), " answers the pending request of ",
+                     DescribeSite(site->id, site->name), " but expired on ",
+                     FormatDate(certificate.NotAfter()), "; have the CA issue a new one"));
   }
   if (absl::Status status = CheckChainCertifies(certificate, chain, input->expected_issuers);
       !status.ok()) {
@@ -468,9 +472,8 @@ absl::Status Iis6Driver::ReplaceBinding(std::string_view site_id, std::string_vi
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the certificate ", *normalized,
-        " is not in the MY store, so IIS does not offer it for ", site_text,
-        ": accept it (process the pending request) first"));
+        "the certificate ", *normalized, " is not in the MY store, so IIS does not offer it for ",
+        site_text, ": accept it (process the pending request) first"));
   }
   const crypto::Certificate& certificate = (*stored)->certificate;
   if (!(*stored)->has_private_key) {
@@ -508,9 +511,9 @@ absl::Status Iis6Driver::ReplaceBinding(std::string_view site_id, std::string_vi
 
   absl::StatusOr<std::optional<PendingRequest>> stale = stores_.ReadPendingRequest(site->id);
   if (!stale.ok()) return stale.status();
-  const bool bound = site->ssl_cert_hash == *normalized &&
-                     (site->ssl_store_name.empty() ||
-                      site->ssl_store_name == MetaBase::kPersonalStoreName);
+  const bool bound =
+      site->ssl_cert_hash == *normalized &&
+      (site->ssl_store_name.empty() || site->ssl_store_name == MetaBase::kPersonalStoreName);
   if (!bound) {
     if (absl::Status status = CheckEditable(*metabase); !status.ok()) return status;
   }
@@ -554,16 +557,16 @@ absl::StatusOr<std::filesystem::path> Iis6Driver::Backup(std::string_view site_i
         "the backup passphrase is empty: a PFX holding a private key must be encrypted");
   }
   if (options.keep_last < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "keep_last is ", options.keep_last, ": at least the newest backup must be kept"));
+    return absl::InvalidArgumentError(absl::StrCat("keep_last is ", options.keep_last,
+                                                   ": at least the newest backup must be kept"));
   }
   absl::StatusOr<std::optional<StoredCertificate>> stored =
       stores_.Find(CertificateStore::kPersonal, *normalized);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value() || !(*stored)->has_private_key) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot back up ", *normalized, ": it is not in the MY store with its "
-                     "private key"));
+    return absl::FailedPreconditionError(absl::StrCat("cannot back up ", *normalized,
+                                                      ": it is not in the MY store with its "
+                                                      "private key"));
   }
   const crypto::Certificate certificate = (*stored)->certificate;
   absl::StatusOr<crypto::PrivateKey> key = stores_.ReadPrivateKey(*normalized);
@@ -600,9 +603,8 @@ absl::StatusOr<std::filesystem::path> Iis6Driver::Backup(std::string_view site_i
     if (name.has_value()) backups.emplace_back(*std::move(name), entry.path());
   }
   if (error) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot list the backup folder ", options.folder.string(), ": ",
-                     error.message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot list the backup folder ", options.folder.string(), ": ", error.message()));
   }
   auto prune = [&](std::vector<std::pair<BackupName, std::filesystem::path>>& all) {
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
@@ -632,8 +634,8 @@ absl::StatusOr<std::filesystem::path> Iis6Driver::Backup(std::string_view site_i
       crypto::ExportPkcs12(*key, certificate, chain, options.passphrase, options.encryption,
                            certificate.Subject().common_name);
   if (!pfx.ok()) return pfx.status();
-  const std::string time = absl::FormatTime(std::string(kBackupTimeFormat), Now(),
-                                            absl::UTCTimeZone());
+  const std::string time =
+      absl::FormatTime(std::string(kBackupTimeFormat), Now(), absl::UTCTimeZone());
   const std::filesystem::path path =
       options.folder / absl::StrCat(std::string(site_id), "-", *normalized, "-", time, ".pfx");
   if (absl::Status status = io::WriteFileAtomically(path, *pfx, 0600); !status.ok()) {

@@ -10,15 +10,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <string>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/io/file.h"
 
 extern char** environ;
@@ -63,21 +63,19 @@ absl::Status SignalEmulatorAndWait(const HostRoot& host, absl::Duration timeout)
   absl::StatusOr<std::optional<std::string>> pid_text = ReadSmallFile(pid_file);
   if (!pid_text.ok()) return pid_text.status();
   if (!pid_text->has_value()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no iis6-emulator is serving this host: ", pid_file.string(),
-                     " does not exist (start `iis6-emulator --host-root ", host.root().string(),
-                     "`)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no iis6-emulator is serving this host: ", pid_file.string(),
+        " does not exist (start `iis6-emulator --host-root ", host.root().string(), "`)"));
   }
   int pid = 0;
   if (!absl::SimpleAtoi(**pid_text, &pid) || pid <= 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        pid_file.string(), " does not hold a process id: \"", **pid_text, "\""));
+    return absl::FailedPreconditionError(
+        absl::StrCat(pid_file.string(), " does not hold a process id: \"", **pid_text, "\""));
   }
   const std::string command_line = CommandLineOf(pid);
   if (::kill(pid, 0) != 0 && errno == ESRCH) {
     return absl::UnavailableError(absl::StrCat("the iis6-emulator of this host (pid ", pid,
-                                               " from ", pid_file.string(),
-                                               ") is not running"));
+                                               " from ", pid_file.string(), ") is not running"));
   }
   // A stale pid file may name an unrelated process now; signalling it could
   // kill it, so the process must look like the emulator.
@@ -96,8 +94,8 @@ absl::Status SignalEmulatorAndWait(const HostRoot& host, absl::Duration timeout)
       return absl::UnavailableError(absl::StrCat("the iis6-emulator of this host (pid ", pid,
                                                  ") exited before it could reload"));
     }
-    return absl::PermissionDeniedError(absl::StrCat("cannot signal the iis6-emulator (pid ", pid,
-                                                    "): ", std::strerror(error)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot signal the iis6-emulator (pid ", pid, "): ", std::strerror(error)));
   }
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
@@ -130,7 +128,8 @@ absl::Status RunRestartCommand(const std::vector<std::string>& command, absl::Du
   posix_spawn_file_actions_adddup2(&actions, pipe_ends[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, pipe_ends[1], STDERR_FILENO);
   std::vector<char*> arguments;
-  for (const std::string& argument : command) arguments.push_back(const_cast<char*>(argument.c_str()));
+  for (const std::string& argument : command)
+    arguments.push_back(const_cast<char*>(argument.c_str()));
   arguments.push_back(nullptr);
   pid_t pid = 0;
   const int spawn_error =
@@ -153,15 +152,16 @@ absl::Status RunRestartCommand(const std::vector<std::string>& command, absl::Du
     if (remaining <= absl::ZeroDuration()) break;
     if (output_open) {
       pollfd descriptor{pipe_ends[0], POLLIN, 0};
-      const int timeout_ms = static_cast<int>(
-          std::min<int64_t>(absl::ToInt64Milliseconds(remaining) + 1, 1000));
+      const int timeout_ms =
+          static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(remaining) + 1, 1000));
       if (::poll(&descriptor, 1, timeout_ms) > 0) {
         char buffer[4096];
         const ssize_t count = ::read(pipe_ends[0], buffer, sizeof buffer);
         if (count > 0) {
           output.append(buffer, static_cast<size_t>(count));
           // Only the end is reported; keep memory bounded for chatty commands.
-          if (output.size() > 4 * kOutputTailBytes) output.erase(0, output.size() - kOutputTailBytes);
+          if (output.size() > 4 * kOutputTailBytes)
+            output.erase(0, output.size() - kOutputTailBytes);
         } else if (count == 0 || errno != EINTR) {
           output_open = false;
         }
@@ -185,18 +185,17 @@ absl::Status RunRestartCommand(const std::vector<std::string>& command, absl::Du
   if (!exited) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &wait_status, 0);
-    return absl::DeadlineExceededError(absl::StrCat("the restart command \"", shown,
-                                                    "\" did not finish within ",
-                                                    absl::FormatDuration(timeout),
-                                                    " and was killed"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("the restart command \"", shown, "\" did not finish within ",
+                     absl::FormatDuration(timeout), " and was killed"));
   }
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return absl::OkStatus();
   const std::string how = WIFEXITED(wait_status)
                               ? absl::StrCat("exited with status ", WEXITSTATUS(wait_status))
                               : absl::StrCat("was killed by signal ", WTERMSIG(wait_status));
   const std::string tail = Tail(output);
-  return absl::UnavailableError(absl::StrCat("the restart command \"", shown, "\" ", how,
-                                             tail.empty() ? "" : ": ", tail));
+  return absl::UnavailableError(
+      absl::StrCat("the restart command \"", shown, "\" ", how, tail.empty() ? "" : ": ", tail));
 }
 
 absl::Status RestartWebService(const HostRoot& host, const RestartSettings& settings) {

@@ -52,12 +52,12 @@ TEST_F(CertfleetAgentTest, InitMakesAHostThatInventoryShows) {
 
   const CommandResult text = Agent({"inventory", "--host-root", HostRoot()});
   ASSERT_EQ(text.exit_code, 0) << text.standard_error;
-  EXPECT_THAT(text.standard_output,
-              AllOf(HasSubstr("Site 1962875481 \"Boutique Zürich\" (started)"),
-                    HasSubstr("https        :19443:"),
-                    HasSubstr("Site 2012345678 \"Intranet & Wiki\" (stopped)"),
-                    HasSubstr("Store MY (2)"), HasSubstr("Store CA (1)"),
-                    HasSubstr("Store REQUEST (0)"), HasSubstr("days left")));
+  EXPECT_THAT(
+      text.standard_output,
+      AllOf(HasSubstr("Site 1962875481 \"Boutique Zürich\" (started)"),
+            HasSubstr("https        :19443:"),
+            HasSubstr("Site 2012345678 \"Intranet & Wiki\" (stopped)"), HasSubstr("Store MY (2)"),
+            HasSubstr("Store CA (1)"), HasSubstr("Store REQUEST (0)"), HasSubstr("days left")));
 }
 
 TEST_F(CertfleetAgentTest, InventoryJsonHasSitesCertificatesAndStores) {

@@ -21,8 +21,8 @@ using ::testing::IsEmpty;
 constexpr absl::Duration kDay = absl::Hours(24);
 
 crypto::Certificate Issue(const crypto::PrivateKey& key, const std::string& common_name,
-                          absl::Time not_before, crypto::CertificateUsage usage =
-                                                     crypto::CertificateUsage::kTlsServer) {
+                          absl::Time not_before,
+                          crypto::CertificateUsage usage = crypto::CertificateUsage::kTlsServer) {
   const TestPki& pki = TestPki::Shared();
   crypto::CertificateProfile profile;
   profile.subject.common_name = common_name;
@@ -39,9 +39,12 @@ class CertificateDiagnosisTest : public ::testing::Test {
   CertificateDiagnosisTest() {
     input_.site_id = "1811939328";
     input_.site_name = "certfleet temporary";
-    input_.site_request = KnownPendingRequest{"",           "1811939328",
-                                              "certfleet temporary", "CN=www.example.test",
-                                              request_key_.public_key(), now_ - kDay};
+    input_.site_request = KnownPendingRequest{"",
+                                              "1811939328",
+                                              "certfleet temporary",
+                                              "CN=www.example.test",
+                                              request_key_.public_key(),
+                                              now_ - kDay};
     input_.expected_issuers = {pki_.intermediate.certificate, pki_.root.certificate};
   }
 
@@ -86,11 +89,13 @@ TEST_F(CertificateDiagnosisTest, IntermediateIsNamedAsSuch) {
 TEST_F(CertificateDiagnosisTest, RootIsNamedAsSuch) {
   const CertificateDiagnosis diagnosis = DiagnoseIssuedCertificate(pki_.root.certificate, input_);
   EXPECT_EQ(diagnosis.verdict, CertificateVerdict::kCertificateAuthority);
-  EXPECT_THAT(diagnosis.message, HasSubstr("this is a root CA certificate 'CN=certfleet Test Root CA"));
+  EXPECT_THAT(diagnosis.message,
+              HasSubstr("this is a root CA certificate 'CN=certfleet Test Root CA"));
 }
 
 TEST_F(CertificateDiagnosisTest, AnotherVendorsCertificateIsNamed) {
-  const CertificateDiagnosis diagnosis = DiagnoseIssuedCertificate(pki_.other_leaf.certificate, input_);
+  const CertificateDiagnosis diagnosis =
+      DiagnoseIssuedCertificate(pki_.other_leaf.certificate, input_);
   EXPECT_EQ(diagnosis.verdict, CertificateVerdict::kOtherIssuer);
   EXPECT_THAT(diagnosis.message,
               AllOf(HasSubstr("was issued by 'CN=Unrelated Root CA"),
@@ -108,14 +113,13 @@ TEST_F(CertificateDiagnosisTest, OlderCertificateOfThisHostGivesDatesAndThumbpri
 
   const CertificateDiagnosis diagnosis = DiagnoseIssuedCertificate(older, input_);
   EXPECT_EQ(diagnosis.verdict, CertificateVerdict::kOlderCertificate);
-  EXPECT_THAT(diagnosis.message,
-              AllOf(HasSubstr("this is an older certificate of this host"),
-                    HasSubstr(older.Thumbprint()),
-                    HasSubstr(absl::FormatTime("valid %Y-%m-%d", older.NotBefore(),
-                                               absl::UTCTimeZone())),
-                    HasSubstr("bound to site 1 'Default Web Site'"),
-                    HasSubstr("issued before the pending request of site 1811939328"),
-                    HasSubstr("not the one just issued")));
+  EXPECT_THAT(
+      diagnosis.message,
+      AllOf(HasSubstr("this is an older certificate of this host"), HasSubstr(older.Thumbprint()),
+            HasSubstr(absl::FormatTime("valid %Y-%m-%d", older.NotBefore(), absl::UTCTimeZone())),
+            HasSubstr("bound to site 1 'Default Web Site'"),
+            HasSubstr("issued before the pending request of site 1811939328"),
+            HasSubstr("not the one just issued")));
 }
 
 TEST_F(CertificateDiagnosisTest, CurrentCertificateUploadedAgainIsRecognised) {
@@ -132,8 +136,8 @@ TEST_F(CertificateDiagnosisTest, AnswerToAnotherSitesRequestNamesThatSite) {
   input_.other_requests.push_back({"", "1962875481", "Boutique Zürich",
                                    "CN=www.boutique-zuerich.example.test", other_key.public_key(),
                                    now_ - 2 * kDay});
-  const CertificateDiagnosis diagnosis =
-      DiagnoseIssuedCertificate(Issue(other_key, "www.boutique-zuerich.example.test", now_), input_);
+  const CertificateDiagnosis diagnosis = DiagnoseIssuedCertificate(
+      Issue(other_key, "www.boutique-zuerich.example.test", now_), input_);
   EXPECT_EQ(diagnosis.verdict, CertificateVerdict::kAnswersOtherRequest);
   EXPECT_THAT(diagnosis.message,
               AllOf(HasSubstr("answers the pending request of another site: site 1962875481 "
@@ -148,13 +152,12 @@ TEST_F(CertificateDiagnosisTest, FleetWideRequestsNameTheirHost) {
   const CertificateDiagnosis diagnosis =
       DiagnoseIssuedCertificate(Issue(other_key, "www.example.test", now_), input_);
   EXPECT_EQ(diagnosis.verdict, CertificateVerdict::kAnswersOtherRequest);
-  EXPECT_THAT(diagnosis.message,
-              HasSubstr("site 1 'Default Web Site' on host web02.example.test"));
+  EXPECT_THAT(diagnosis.message, HasSubstr("site 1 'Default Web Site' on host web02.example.test"));
 }
 
 TEST_F(CertificateDiagnosisTest, ClientCertificateIsNotAServerCertificate) {
-  const crypto::Certificate client = Issue(testing::NewRsaKey(), "agent-7", now_,
-                                           crypto::CertificateUsage::kTlsClient);
+  const crypto::Certificate client =
+      Issue(testing::NewRsaKey(), "agent-7", now_, crypto::CertificateUsage::kTlsClient);
   const CertificateDiagnosis diagnosis = DiagnoseIssuedCertificate(client, input_);
   EXPECT_EQ(diagnosis.verdict, CertificateVerdict::kNotServerCertificate);
   EXPECT_THAT(diagnosis.message, HasSubstr("is not meant for TLS servers"));

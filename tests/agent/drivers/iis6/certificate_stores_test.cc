@@ -56,8 +56,9 @@ TEST_F(CertificateStoresTest, MissingStoreIsEmpty) {
 }
 
 TEST_F(CertificateStoresTest, AddsIntermediateAndRootAsDerNamedByThumbprint) {
-  ASSERT_THAT(stores_.AddCertificate(CertificateStore::kIntermediate, pki_.intermediate.certificate),
-              IsOk());
+  ASSERT_THAT(
+      stores_.AddCertificate(CertificateStore::kIntermediate, pki_.intermediate.certificate),
+      IsOk());
   ASSERT_THAT(stores_.AddCertificate(CertificateStore::kRoot, pki_.root.certificate), IsOk());
 
   const std::filesystem::path file =
@@ -94,7 +95,8 @@ TEST_F(CertificateStoresTest, AddPersonalWritesKeyWithMode0600) {
   const crypto::Certificate& certificate = pki_.rsa_leaf.certificate;
   ASSERT_THAT(stores_.AddPersonal(certificate, pki_.rsa_leaf.key), IsOk());
 
-  const std::filesystem::path key_file = StoresFolder() / "MY" / (certificate.Thumbprint() + ".key");
+  const std::filesystem::path key_file =
+      StoresFolder() / "MY" / (certificate.Thumbprint() + ".key");
   EXPECT_EQ(FileMode(key_file), 0600u);
   EXPECT_EQ(FileMode(StoresFolder() / "MY"), 0700u);
   EXPECT_TRUE(stores_.HasPrivateKey(certificate.Thumbprint()).value_or(false));
@@ -141,8 +143,8 @@ TEST_F(CertificateStoresTest, FindsByThumbprintInAnyCase) {
   EXPECT_EQ(found->certificate, pki_.rsa_leaf.certificate);
   EXPECT_TRUE(found->has_private_key);
 
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      auto absent, stores_.Find(CertificateStore::kIntermediate, pki_.root.certificate.Thumbprint()));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(auto absent, stores_.Find(CertificateStore::kIntermediate,
+                                                           pki_.root.certificate.Thumbprint()));
   EXPECT_FALSE(absent.has_value());
 }
 
@@ -157,8 +159,9 @@ TEST_F(CertificateStoresTest, FindRefusesMalformedThumbprintAndRequestStore) {
 }
 
 TEST_F(CertificateStoresTest, DamagedStoreFileIsNamed) {
-  ASSERT_THAT(stores_.AddCertificate(CertificateStore::kIntermediate, pki_.intermediate.certificate),
-              IsOk());
+  ASSERT_THAT(
+      stores_.AddCertificate(CertificateStore::kIntermediate, pki_.intermediate.certificate),
+      IsOk());
   const std::filesystem::path file =
       StoresFolder() / "CA" / (pki_.intermediate.certificate.Thumbprint() + ".cer");
   folder_.WriteFile(std::filesystem::relative(file, folder_.path()).string(), "<html>oops</html>");
@@ -172,15 +175,15 @@ TEST_F(CertificateStoresTest, FileNamedAfterAnotherThumbprintIsRefused) {
   std::filesystem::rename(
       StoresFolder() / "ROOT" / (pki_.root.certificate.Thumbprint() + ".cer"),
       StoresFolder() / "ROOT" / (pki_.other_root.certificate.Thumbprint() + ".cer"));
-  EXPECT_THAT(stores_.List(CertificateStore::kRoot),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("not the one its name says")));
+  EXPECT_THAT(
+      stores_.List(CertificateStore::kRoot),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not the one its name says")));
 }
 
 TEST_F(CertificateStoresTest, KeyOfAnotherCertificateIsReported) {
   ASSERT_THAT(stores_.AddPersonal(pki_.rsa_leaf.certificate, pki_.rsa_leaf.key), IsOk());
-  folder_.WriteFile(
-      "stores/MY/" + pki_.rsa_leaf.certificate.Thumbprint() + ".key", testing::NewRsaKey().ToPem());
+  folder_.WriteFile("stores/MY/" + pki_.rsa_leaf.certificate.Thumbprint() + ".key",
+                    testing::NewRsaKey().ToPem());
   EXPECT_THAT(stores_.HasPrivateKey(pki_.rsa_leaf.certificate.Thumbprint()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("holds a private key that does not belong to the certificate")));
@@ -222,21 +225,21 @@ TEST_F(CertificateStoresTest, CreatesPendingRequestWithKeyCsrAndPlaceholder) {
 }
 
 TEST_F(CertificateStoresTest, SecondPendingRequestForASiteIsRefused) {
-  ASSERT_THAT(stores_.CreatePendingRequest("7", Subject("a.example.test"), {}, kRsa2048,
-                                           absl::Now()),
-              IsOk());
+  ASSERT_THAT(
+      stores_.CreatePendingRequest("7", Subject("a.example.test"), {}, kRsa2048, absl::Now()),
+      IsOk());
   const auto before = testing::SnapshotTree(StoresFolder());
-  EXPECT_THAT(stores_.CreatePendingRequest("7", Subject("b.example.test"), {}, kRsa2048,
-                                           absl::Now()),
-              StatusIs(absl::StatusCode::kAlreadyExists,
-                       HasSubstr("site 7 already has a pending request")));
+  EXPECT_THAT(
+      stores_.CreatePendingRequest("7", Subject("b.example.test"), {}, kRsa2048, absl::Now()),
+      StatusIs(absl::StatusCode::kAlreadyExists,
+               HasSubstr("site 7 already has a pending request")));
   EXPECT_EQ(testing::SnapshotTree(StoresFolder()), before);
 }
 
 TEST_F(CertificateStoresTest, PendingRequestRefusesSiteIdsThatAreNotNumbers) {
-  EXPECT_THAT(stores_.CreatePendingRequest("../MY", Subject("a.example.test"), {}, kRsa2048,
-                                           absl::Now()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not an IIS site id")));
+  EXPECT_THAT(
+      stores_.CreatePendingRequest("../MY", Subject("a.example.test"), {}, kRsa2048, absl::Now()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not an IIS site id")));
   EXPECT_THAT(stores_.ReadPendingRequest("01"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"01\"")));
   EXPECT_THAT(stores_.RemovePendingRequest(""),
@@ -250,16 +253,16 @@ TEST_F(CertificateStoresTest, CrashLeftoversAreIgnoredAndCleaned) {
   folder_.WriteFile("stores/REQUEST/.12.new-abcdef/request.key", "half");
   CERTFLEET_ASSERT_OK_AND_ASSIGN(auto requests, stores_.ListPendingRequests());
   EXPECT_THAT(requests, IsEmpty());
-  ASSERT_THAT(stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048,
-                                           absl::Now()),
-              IsOk());
+  ASSERT_THAT(
+      stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048, absl::Now()),
+      IsOk());
   EXPECT_FALSE(std::filesystem::exists(StoresFolder() / "REQUEST" / ".12.new-abcdef"));
 }
 
 TEST_F(CertificateStoresTest, IncompletePendingRequestIsReported) {
-  ASSERT_THAT(stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048,
-                                           absl::Now()),
-              IsOk());
+  ASSERT_THAT(
+      stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048, absl::Now()),
+      IsOk());
   std::filesystem::remove(StoresFolder() / "REQUEST" / "12" / "request.key");
   EXPECT_THAT(stores_.ReadPendingRequest("12"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -268,9 +271,9 @@ TEST_F(CertificateStoresTest, IncompletePendingRequestIsReported) {
 
 TEST_F(CertificateStoresTest, ListsPendingRequestsInSiteIdOrder) {
   for (const char* site_id : {"1962875481", "3", "20"}) {
-    ASSERT_THAT(stores_.CreatePendingRequest(site_id, Subject("a.example.test"), {}, kRsa2048,
-                                             absl::Now()),
-                IsOk());
+    ASSERT_THAT(
+        stores_.CreatePendingRequest(site_id, Subject("a.example.test"), {}, kRsa2048, absl::Now()),
+        IsOk());
   }
   CERTFLEET_ASSERT_OK_AND_ASSIGN(auto requests, stores_.ListPendingRequests());
   ASSERT_THAT(requests, SizeIs(3));
@@ -280,9 +283,9 @@ TEST_F(CertificateStoresTest, ListsPendingRequestsInSiteIdOrder) {
 }
 
 TEST_F(CertificateStoresTest, RemovesPendingRequestAndRemovingAgainIsOk) {
-  ASSERT_THAT(stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048,
-                                           absl::Now()),
-              IsOk());
+  ASSERT_THAT(
+      stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048, absl::Now()),
+      IsOk());
   ASSERT_THAT(stores_.RemovePendingRequest("12"), IsOk());
   EXPECT_FALSE(std::filesystem::exists(StoresFolder() / "REQUEST" / "12"));
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(StoresFolder() / "REQUEST"),
@@ -300,7 +303,8 @@ TEST_F(CertificateStoresTest, AcceptMovesCertificateAndRequestKeyIntoMy) {
   const crypto::Certificate issued = testing::IssueForRequest(request.request);
 
   ASSERT_THAT(stores_.AcceptPendingRequest("12", issued), IsOk());
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(crypto::PrivateKey key, stores_.ReadPrivateKey(issued.Thumbprint()));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(crypto::PrivateKey key,
+                                 stores_.ReadPrivateKey(issued.Thumbprint()));
   EXPECT_EQ(key.ToPem(), request.key.ToPem());
   EXPECT_FALSE(std::filesystem::exists(StoresFolder() / "REQUEST" / "12"));
 
@@ -325,16 +329,16 @@ TEST_F(CertificateStoresTest, AcceptFinishesAfterACrashBetweenItsSteps) {
 }
 
 TEST_F(CertificateStoresTest, AcceptRefusesCertificateForAnotherKey) {
-  ASSERT_THAT(stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048,
-                                           absl::Now()),
-              IsOk());
+  ASSERT_THAT(
+      stores_.CreatePendingRequest("12", Subject("a.example.test"), {}, kRsa2048, absl::Now()),
+      IsOk());
   const auto before = testing::SnapshotTree(StoresFolder());
   EXPECT_THAT(stores_.AcceptPendingRequest("12", pki_.rsa_leaf.certificate),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("does not answer the pending request of site 12")));
-  EXPECT_THAT(stores_.AcceptPendingRequest("13", pki_.rsa_leaf.certificate),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("site 13 has no pending request")));
+  EXPECT_THAT(
+      stores_.AcceptPendingRequest("13", pki_.rsa_leaf.certificate),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("site 13 has no pending request")));
   EXPECT_EQ(testing::SnapshotTree(StoresFolder()), before);
 }
 

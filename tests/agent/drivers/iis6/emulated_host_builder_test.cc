@@ -58,8 +58,9 @@ TEST_F(EmulatedHostBuilderTest, MetaBaseLooksLikeOneIisWrote) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(EmulatedHost host, BuildEmulatedHost(Options()));
   const HostRoot root(host.host_root);
   const std::string text = ReadAll(root.MetaBaseFile());
-  EXPECT_TRUE(text.starts_with("<?xml version =\"1.0\"?>\r\n<configuration "
-                               "xmlns=\"urn:microsoft-catalog:XML_Metabase_V64_0\">\r\n"));
+  EXPECT_TRUE(
+      text.starts_with("<?xml version =\"1.0\"?>\r\n<configuration "
+                       "xmlns=\"urn:microsoft-catalog:XML_Metabase_V64_0\">\r\n"));
   EXPECT_THAT(text, AllOf(HasSubstr("<IIsComputer\tLocation =\"/LM\"\r\n"),
                           HasSubstr("\t\tEnableEditWhileRunning=\"1\"\r\n"),
                           HasSubstr("<IIsWebService\tLocation =\"/LM/W3SVC\""),
@@ -113,9 +114,9 @@ TEST_F(EmulatedHostBuilderTest, SitesAreBoundToCertificatesInMyThatChainToTheIss
     ASSERT_TRUE(stored.has_value());
     EXPECT_TRUE(stored->has_private_key);
     EXPECT_EQ(stored->certificate.public_key().algorithm(), crypto::KeyAlgorithm::kRsa);
-    EXPECT_EQ(FileMode(HostRoot(host.host_root).StoresFolder() / "MY" /
-                       (site->thumbprint + ".key")),
-              0600u);
+    EXPECT_EQ(
+        FileMode(HostRoot(host.host_root).StoresFolder() / "MY" / (site->thumbprint + ".key")),
+        0600u);
     const crypto::ChainVerification verification =
         crypto::VerifyChain(stored->certificate, {pki.intermediate.certificate},
                             {pki.root.certificate}, {.at = now_, .hostname = site->host_name});

@@ -149,9 +149,9 @@ TEST_F(Iis6DriverTest, ScansSitesBindingsStoresAndRequests) {
   EXPECT_EQ(intermediate, 1);
   EXPECT_EQ(root, 1);
 
-  ASSERT_THAT(driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("a.example.test"), {},
-                                            kRsa2048),
-              IsOk());
+  ASSERT_THAT(
+      driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("a.example.test"), {}, kRsa2048),
+      IsOk());
   CERTFLEET_ASSERT_OK_AND_ASSIGN(inventory, driver_->ScanInventory());
   EXPECT_TRUE(inventory.sites[1].has_pending_request);
   ASSERT_THAT(inventory.pending_requests, SizeIs(1));
@@ -159,8 +159,8 @@ TEST_F(Iis6DriverTest, ScansSitesBindingsStoresAndRequests) {
 }
 
 TEST_F(Iis6DriverTest, TemporarySiteIsStoppedWithAFreshIdAndARetryFindsIt) {
-  const auto history_before = std::distance(
-      std::filesystem::directory_iterator(HostRoot() / "inetsrv" / "History"), {});
+  const auto history_before =
+      std::distance(std::filesystem::directory_iterator(HostRoot() / "inetsrv" / "History"), {});
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::string site_id,
                                  driver_->CreateTemporarySite("certfleet temporary"));
   EXPECT_EQ(site_id, "1811939328");
@@ -174,18 +174,18 @@ TEST_F(Iis6DriverTest, TemporarySiteIsStoppedWithAFreshIdAndARetryFindsIt) {
   EXPECT_FALSE(inventory.sites[4].auto_start);
   EXPECT_TRUE(inventory.sites[4].secure_endpoints.empty());
   // Saved once, through MetaBase::Save, with one history copy.
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(HostRoot() / "inetsrv" / "History"),
-                          {}),
-            history_before + 1);
+  EXPECT_EQ(
+      std::distance(std::filesystem::directory_iterator(HostRoot() / "inetsrv" / "History"), {}),
+      history_before + 1);
 }
 
 TEST_F(Iis6DriverTest, TemporarySiteSkipsIdsOfLeftoverPendingRequests) {
   // A deleted site's pending request is still in REQUEST under id 1811939328.
   ASSERT_THAT(driver_->stores().folder(), ::testing::Ne(""));
   CertificateStores stores(HostRoot() / "stores");
-  ASSERT_THAT(stores.CreatePendingRequest("1811939328", Subject("a.example.test"), {}, kRsa2048,
-                                          now_),
-              IsOk());
+  ASSERT_THAT(
+      stores.CreatePendingRequest("1811939328", Subject("a.example.test"), {}, kRsa2048, now_),
+      IsOk());
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::string site_id,
                                  driver_->CreateTemporarySite("certfleet temporary"));
   EXPECT_EQ(site_id, "1811939329");
@@ -224,15 +224,13 @@ TEST_F(Iis6DriverTest, DeletingTheTemporarySiteKeepsKeyAndCertificate) {
 TEST_F(Iis6DriverTest, PendingRequestRetryReturnsTheSameCsr) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::string site_id,
                                  driver_->CreateTemporarySite("certfleet temporary"));
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      crypto::CertificateRequest first,
-      driver_->CreatePendingRequest(site_id, Subject("www.example.test"), {"www.example.test"},
-                                    kRsa2048));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(crypto::CertificateRequest first,
+                                 driver_->CreatePendingRequest(site_id, Subject("www.example.test"),
+                                                               {"www.example.test"}, kRsa2048));
   const auto before = SnapshotTree(HostRoot());
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      crypto::CertificateRequest second,
-      driver_->CreatePendingRequest(site_id, Subject("www.example.test"), {"www.example.test"},
-                                    kRsa2048));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(crypto::CertificateRequest second,
+                                 driver_->CreatePendingRequest(site_id, Subject("www.example.test"),
+                                                               {"www.example.test"}, kRsa2048));
   EXPECT_EQ(second.ToDer(), first.ToDer());
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
 }
@@ -255,11 +253,11 @@ TEST_F(Iis6DriverTest, PendingRequestForOtherParametersIsRefused) {
 
 TEST_F(Iis6DriverTest, EcdsaKeySpecIsRefusedNamingTheRule) {
   const auto before = SnapshotTree(HostRoot());
-  EXPECT_THAT(driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("www.example.test"), {},
-                                            {crypto::KeyAlgorithm::kEcdsa, 256}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("IIS 6 supports RSA keys only"),
-                             HasSubstr("ecdsa-p256 is refused"))));
+  EXPECT_THAT(
+      driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("www.example.test"), {},
+                                    {crypto::KeyAlgorithm::kEcdsa, 256}),
+      StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("IIS 6 supports RSA keys only"),
+                                                         HasSubstr("ecdsa-p256 is refused"))));
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
 }
 
@@ -292,8 +290,8 @@ TEST_F(Iis6DriverTest, AcceptPutsCertificateWithRequestKeyInMyAndChainIntoCaAndR
   CERTFLEET_ASSERT_OK_AND_ASSIGN(
       crypto::CertificateRequest request,
       driver->CreatePendingRequest(site_id, Subject("www.example.test"), {}, kRsa2048));
-  const std::string request_key = ReadAll(options.host_root / "stores" / "REQUEST" / site_id /
-                                          "request.key");
+  const std::string request_key =
+      ReadAll(options.host_root / "stores" / "REQUEST" / site_id / "request.key");
   const crypto::Certificate issued = testing::IssueForRequest(request);
 
   ASSERT_THAT(driver->AcceptCertificate(site_id, issued,
@@ -397,9 +395,8 @@ TEST_F(Iis6DriverDiagnosisTest, OlderCertificateOfThisHost) {
 }
 
 TEST_F(Iis6DriverDiagnosisTest, CurrentlyBoundCertificateUploadedAgain) {
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(auto bound,
-                                 driver_->stores().Find(CertificateStore::kPersonal,
-                                                        Shop().thumbprint));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(
+      auto bound, driver_->stores().Find(CertificateStore::kPersonal, Shop().thumbprint));
   ExpectRefused(bound->certificate, {},
                 AllOf(HasSubstr("this is a certificate this host already has"),
                       HasSubstr("bound to site 1547880923 'Shop'")));
@@ -433,13 +430,13 @@ TEST_F(Iis6DriverDiagnosisTest, ExpiredAnswerIsRefused) {
 
 TEST_F(Iis6DriverDiagnosisTest, ChainOfAnotherProductIsRefused) {
   const auto before = SnapshotTree(HostRoot());
-  EXPECT_THAT(driver_->AcceptCertificate(prepared_->site_id, prepared_->issued,
-                                         {pki_.intermediate.certificate,
-                                          pki_.other_root.certificate}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("holds 'CN=Unrelated Root CA"),
-                             HasSubstr("which is not on its path to a root"),
-                             HasSubstr("chain of another product"))));
+  EXPECT_THAT(
+      driver_->AcceptCertificate(prepared_->site_id, prepared_->issued,
+                                 {pki_.intermediate.certificate, pki_.other_root.certificate}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("holds 'CN=Unrelated Root CA"),
+                     HasSubstr("which is not on its path to a root"),
+                     HasSubstr("chain of another product"))));
   EXPECT_THAT(driver_->AcceptCertificate(prepared_->site_id, prepared_->issued,
                                          {pki_.rsa_leaf.certificate}),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -453,10 +450,10 @@ TEST_F(Iis6DriverDiagnosisTest, ChainWithoutTheIssuerIsRefused) {
   std::filesystem::remove(HostRoot() / "stores" / "CA" /
                           (pki_.intermediate.certificate.Thumbprint() + ".cer"));
   const auto before = SnapshotTree(HostRoot());
-  EXPECT_THAT(driver_->AcceptCertificate(prepared_->site_id, prepared_->issued,
-                                         {pki_.root.certificate}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("does not hold its issuer 'CN=certfleet Test Intermediate CA")));
+  EXPECT_THAT(
+      driver_->AcceptCertificate(prepared_->site_id, prepared_->issued, {pki_.root.certificate}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("does not hold its issuer 'CN=certfleet Test Intermediate CA")));
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
 }
 
@@ -469,17 +466,16 @@ TEST_F(Iis6DriverTest, InstallChainSortsIntermediatesAndRootsAndRefusesLeaves) {
               IsOk());
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
   EXPECT_THAT(driver_->InstallChain({pki_.other_root.certificate, pki_.leaf.certificate}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("'CN=www.example.test")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'CN=www.example.test")));
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
 }
 
 TEST_F(Iis6DriverTest, ReplaceBindingBindsTheNewCertificateAndClearsTheStaleRequest) {
   // The real site has a stale pending request: IIS would show
   // "certificate pending" instead of "replace".
-  ASSERT_THAT(driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("stale.example.test"), {},
-                                            kRsa2048),
-              IsOk());
+  ASSERT_THAT(
+      driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("stale.example.test"), {}, kRsa2048),
+      IsOk());
   const Prepared prepared = Prepare();
   ASSERT_THAT(driver_->AcceptCertificate(prepared.site_id, prepared.issued, {}), IsOk());
 
@@ -495,16 +491,16 @@ TEST_F(Iis6DriverTest, ReplaceBindingBindsTheNewCertificateAndClearsTheStaleRequ
 
   // A retry writes nothing (no new history copy either).
   const auto before = SnapshotTree(HostRoot());
-  ASSERT_THAT(driver_->ReplaceBinding(kBoutiqueSiteId,
-                                      absl::AsciiStrToLower(prepared.issued.Thumbprint())),
-              IsOk());
+  ASSERT_THAT(
+      driver_->ReplaceBinding(kBoutiqueSiteId, absl::AsciiStrToLower(prepared.issued.Thumbprint())),
+      IsOk());
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
 }
 
 TEST_F(Iis6DriverTest, ReplaceBindingRefusesCertificateNotInMy) {
-  ASSERT_THAT(driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("stale.example.test"), {},
-                                            kRsa2048),
-              IsOk());
+  ASSERT_THAT(
+      driver_->CreatePendingRequest(kBoutiqueSiteId, Subject("stale.example.test"), {}, kRsa2048),
+      IsOk());
   const auto before = SnapshotTree(HostRoot());
   EXPECT_THAT(driver_->ReplaceBinding(kBoutiqueSiteId, pki_.rsa_leaf.certificate.Thumbprint()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -529,10 +525,10 @@ TEST_F(Iis6DriverTest, ReplaceBindingRefusesEcdsaCertificate) {
   CertificateStores stores(HostRoot() / "stores");
   ASSERT_THAT(stores.AddPersonal(pki_.leaf.certificate, pki_.leaf.key), IsOk());
   const auto before = SnapshotTree(HostRoot());
-  EXPECT_THAT(driver_->ReplaceBinding(kBoutiqueSiteId, pki_.leaf.certificate.Thumbprint()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("IIS 6 supports RSA keys only"),
-                             HasSubstr("ECDSA P-256 key"))));
+  EXPECT_THAT(
+      driver_->ReplaceBinding(kBoutiqueSiteId, pki_.leaf.certificate.Thumbprint()),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("IIS 6 supports RSA keys only"), HasSubstr("ECDSA P-256 key"))));
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
 }
 
@@ -542,12 +538,12 @@ TEST_F(Iis6DriverTest, ReplaceBindingRefusesASecondCertificateOnOneIpAndPort) {
   const Prepared prepared = Prepare("shop.example.test");
   ASSERT_THAT(driver_->AcceptCertificate(prepared.site_id, prepared.issued, {}), IsOk());
   const auto before = SnapshotTree(HostRoot());
-  EXPECT_THAT(driver_->ReplaceBinding(kShopSiteId, prepared.issued.Thumbprint()),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("IIS 6 has no SNI"),
-                             HasSubstr("two certificates on 127.0.0.2:8443"),
-                             HasSubstr("site 1962875481 'Boutique Zürich' serves " +
-                                       Boutique().thumbprint))));
+  EXPECT_THAT(
+      driver_->ReplaceBinding(kShopSiteId, prepared.issued.Thumbprint()),
+      StatusIs(
+          absl::StatusCode::kFailedPrecondition,
+          AllOf(HasSubstr("IIS 6 has no SNI"), HasSubstr("two certificates on 127.0.0.2:8443"),
+                HasSubstr("site 1962875481 'Boutique Zürich' serves " + Boutique().thumbprint))));
   EXPECT_EQ(SnapshotTree(HostRoot()), before);
   // The same certificate on both sites is fine.
   EXPECT_THAT(driver_->ReplaceBinding(kShopSiteId, Boutique().thumbprint), IsOk());
@@ -574,9 +570,9 @@ TEST_F(Iis6DriverTest, ReplaceBindingNeedsEditWhileRunning) {
 }
 
 TEST_F(Iis6DriverTest, ReplaceBindingRefusesBadInput) {
-  EXPECT_THAT(driver_->ReplaceBinding(kBoutiqueSiteId, "F00"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("is not a certificate thumbprint")));
+  EXPECT_THAT(
+      driver_->ReplaceBinding(kBoutiqueSiteId, "F00"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a certificate thumbprint")));
   EXPECT_THAT(driver_->ReplaceBinding("424242", Shop().thumbprint),
               StatusIs(absl::StatusCode::kNotFound));
 }
@@ -587,9 +583,9 @@ TEST_F(Iis6DriverTest, CorruptMetaBaseIsRefusedAndLeftUntouched) {
   WriteAll(MetaBaseFile(), corrupt);
   const auto before = SnapshotTree(HostRoot());
 
-  const auto refused = StatusIs(absl::StatusCode::kFailedPrecondition,
-                                AllOf(HasSubstr(MetaBaseFile().string()),
-                                      HasSubstr("the file was left untouched")));
+  const auto refused =
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr(MetaBaseFile().string()), HasSubstr("the file was left untouched")));
   EXPECT_THAT(driver_->ScanInventory(), refused);
   EXPECT_THAT(driver_->CreateTemporarySite("certfleet temporary"), refused);
   EXPECT_THAT(driver_->DeleteSite(kShopSiteId), refused);
@@ -603,9 +599,8 @@ TEST_F(Iis6DriverTest, CorruptMetaBaseIsRefusedAndLeftUntouched) {
 
 TEST_F(Iis6DriverTest, MissingMetaBaseIsSaidSo) {
   std::filesystem::remove(MetaBaseFile());
-  EXPECT_THAT(driver_->ScanInventory(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("this host has no IIS configuration")));
+  EXPECT_THAT(driver_->ScanInventory(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                 HasSubstr("this host has no IIS configuration")));
 }
 
 TEST_F(Iis6DriverTest, SecureEndpointsUseTheEmulationAddressForAllUnassigned) {
@@ -634,9 +629,7 @@ TEST_F(Iis6DriverTest, AddressComesFromSettingsOverEmulationConf) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("is not an IIS 6 host root")));
 }
 
-TEST_F(Iis6DriverTest, RestartRunsTheConfiguredCommand) {
-  EXPECT_THAT(driver_->Restart(), IsOk());
-}
+TEST_F(Iis6DriverTest, RestartRunsTheConfiguredCommand) { EXPECT_THAT(driver_->Restart(), IsOk()); }
 
 class Iis6DriverBackupTest : public Iis6DriverTest {
  protected:
@@ -660,8 +653,9 @@ class Iis6DriverBackupTest : public Iis6DriverTest {
 
 TEST_F(Iis6DriverBackupTest, WritesAPfxThatOpensWithThePassphrase) {
   now_ = absl::FromCivil(absl::CivilSecond(2024, 3, 1, 12, 30, 5), absl::UTCTimeZone());
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::filesystem::path path,
-                                 driver_->Backup(kBoutiqueSiteId, Boutique().thumbprint, Options()));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(
+      std::filesystem::path path,
+      driver_->Backup(kBoutiqueSiteId, Boutique().thumbprint, Options()));
   EXPECT_EQ(path.filename().string(),
             std::string(kBoutiqueSiteId) + "-" + Boutique().thumbprint + "-20240301T123005Z.pfx");
   EXPECT_EQ(FileMode(path), 0600u);
@@ -693,10 +687,10 @@ TEST_F(Iis6DriverBackupTest, KeepsTheLastNOfASite) {
     ASSERT_THAT(driver_->Backup(kBoutiqueSiteId, Boutique().thumbprint, options), IsOk());
   }
   const std::string boutique = std::string(kBoutiqueSiteId) + "-" + Boutique().thumbprint;
-  EXPECT_THAT(BackupFiles(),
-              ElementsAre(std::string(kShopSiteId) + "-" + Shop().thumbprint +
-                              "-20240301T000000Z.pfx",
-                          boutique + "-20240301T020000Z.pfx", boutique + "-20240301T030000Z.pfx"));
+  EXPECT_THAT(
+      BackupFiles(),
+      ElementsAre(std::string(kShopSiteId) + "-" + Shop().thumbprint + "-20240301T000000Z.pfx",
+                  boutique + "-20240301T020000Z.pfx", boutique + "-20240301T030000Z.pfx"));
 }
 
 TEST_F(Iis6DriverBackupTest, RefusesBadOptionsAndCertificatesWithoutKey) {

@@ -24,8 +24,8 @@ T ValueOrThrow(absl::StatusOr<T> value, const char* what) {
 
 iis6::CertificateIssuer TestIssuer() {
   const TestPki& pki = TestPki::Shared();
-  return iis6::CertificateIssuer{pki.intermediate.certificate, pki.intermediate.key,
-                                 {pki.root.certificate}};
+  return iis6::CertificateIssuer{
+      pki.intermediate.certificate, pki.intermediate.key, {pki.root.certificate}};
 }
 
 iis6::EmulatedHost BuildTestHost(const std::filesystem::path& host_root) {

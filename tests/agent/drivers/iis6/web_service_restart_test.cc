@@ -39,9 +39,8 @@ TEST(RunRestartCommandTest, SucceedsWhenTheCommandExitsZero) {
 TEST(RunRestartCommandTest, FailureNamesStatusAndOutput) {
   EXPECT_THAT(RunRestartCommand({"/bin/sh", "-c", "echo 'IISADMIN did not stop' >&2; exit 3"},
                                 absl::Seconds(10)),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       AllOf(HasSubstr("exited with status 3"),
-                             HasSubstr("IISADMIN did not stop"))));
+              StatusIs(absl::StatusCode::kUnavailable, AllOf(HasSubstr("exited with status 3"),
+                                                             HasSubstr("IISADMIN did not stop"))));
 }
 
 TEST(RunRestartCommandTest, CommandThatCannotStartIsUnavailable) {
@@ -137,10 +136,10 @@ TEST(SignalEmulatorTest, StalePidFileNamingAnotherProcessIsNotSignalled) {
   std::filesystem::create_directories(host.RunFolder());
   // This test's own process: SIGHUP would kill it.
   std::ofstream(host.PidFile()) << ::getpid() << "\n";
-  EXPECT_THAT(SignalEmulatorAndWait(host, absl::Seconds(1)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("is not an iis6-emulator"),
-                             HasSubstr("the pid file is stale"))));
+  EXPECT_THAT(
+      SignalEmulatorAndWait(host, absl::Seconds(1)),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("is not an iis6-emulator"), HasSubstr("the pid file is stale"))));
 }
 
 TEST(SignalEmulatorTest, ExitedEmulatorIsUnavailable) {
