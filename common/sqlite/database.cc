@@ -86,10 +86,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(std::string_view path,
   }
   database->journal_mode_ = absl::AsciiStrToLower(*journal_mode);
   if (!in_memory && database->journal_mode_ != "wal") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("could not switch database ", path_text,
-                     " to write-ahead logging (journal mode is '", database->journal_mode_,
-                     "'); put it on a local file system"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "could not switch database ", path_text, " to write-ahead logging (journal mode is '",
+        database->journal_mode_, "'); put it on a local file system"));
   }
   // NORMAL is durable at every WAL checkpoint and never corrupts the
   // database on a crash; FULL would add an fsync to every commit.
@@ -113,6 +112,9 @@ Database::Database(sqlite3* connection, std::string path)
     : connection_(connection), path_(std::move(path)) {}
 
 Database::~Database() {
+  // SQLite's advice for long-lived connections: refresh the planner's
+  // statistics where they are stale. Cheap, and errors do not matter here.
+  sqlite3_exec(connection_, "PRAGMA optimize", nullptr, nullptr, nullptr);
   for (auto& [sql, statements] : idle_statements_) {
     for (sqlite3_stmt* statement : statements) sqlite3_finalize(statement);
   }
@@ -144,9 +146,9 @@ absl::StatusOr<Statement> Database::Prepare(std::string_view sql) {
     for (char character : rest) {
       if (!absl::ascii_isspace(static_cast<unsigned char>(character)) && character != ';') {
         sqlite3_finalize(statement);
-        return absl::InvalidArgumentError(absl::StrCat(
-            "could not compile SQL `", Abbreviate(text),
-            "`: it holds more than one statement; use Execute for scripts"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("could not compile SQL `", Abbreviate(text),
+                         "`: it holds more than one statement; use Execute for scripts"));
       }
     }
   }
@@ -161,8 +163,7 @@ absl::Status Database::Execute(std::string_view sql) {
   std::string detail = message != nullptr ? message : sqlite3_errstr(result);
   sqlite3_free(message);
   absl::StatusCode code = StatusCodeForSqliteResult(result);
-  return absl::Status(code,
-                      absl::StrCat("SQL `", Abbreviate(text), "` failed: ", detail));
+  return absl::Status(code, absl::StrCat("SQL `", Abbreviate(text), "` failed: ", detail));
 }
 
 int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(connection_); }

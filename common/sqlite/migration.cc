@@ -77,8 +77,7 @@ absl::StatusOr<MigrationReport> ApplyMigrations(Database& database,
   }
   // Already applied scripts must be the ones this program knows.
   for (int applied = 1; applied <= *version; ++applied) {
-    absl::StatusOr<std::optional<std::string>> description =
-        RecordedDescription(database, applied);
+    absl::StatusOr<std::optional<std::string>> description = RecordedDescription(database, applied);
     if (!description.ok()) return description.status();
     const Migration& known = migrations[applied - 1];
     if (description->has_value() && **description != known.description) {
@@ -102,10 +101,10 @@ absl::StatusOr<MigrationReport> ApplyMigrations(Database& database,
       continue;
     }
     if (absl::Status status = database.Execute(migration.sql); !status.ok()) {
-      return absl::Status(status.code(),
-                          absl::StrCat("migration ", migration.version, " ('",
-                                       std::string(migration.description),
-                                       "') failed: ", std::string(status.message())));
+      return absl::Status(
+          status.code(),
+          absl::StrCat("migration ", migration.version, " ('", std::string(migration.description),
+                       "') failed: ", std::string(status.message())));
     }
     absl::StatusOr<Statement> record =
         database.Prepare("INSERT INTO schema_version (version, description) VALUES (?, ?)");

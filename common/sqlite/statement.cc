@@ -61,9 +61,9 @@ void Statement::Release() {
 
 void Statement::RecordBindResult(int result_code, int index) {
   if (result_code == SQLITE_OK || !bind_status_.ok()) return;
-  bind_status_ = absl::InternalError(absl::StrCat("could not bind parameter ", index, " of SQL `",
-                                                  Abbreviate(sql_),
-                                                  "`: ", sqlite3_errstr(result_code)));
+  bind_status_ =
+      absl::InternalError(absl::StrCat("could not bind parameter ", index, " of SQL `",
+                                       Abbreviate(sql_), "`: ", sqlite3_errstr(result_code)));
 }
 
 Statement& Statement::BindInt64(int index, int64_t value) {
@@ -87,7 +87,7 @@ Statement& Statement::BindText(int index, std::string_view value) {
 
 Statement& Statement::BindBlob(int index, std::string_view value) {
   // A zero-length blob must still be a blob, not NULL: pass a valid pointer.
-  static const char kEmpty = 0;
+  static constexpr char kEmpty = 0;
   const void* data = value.empty() ? &kEmpty : value.data();
   RecordBindResult(sqlite3_bind_blob64(statement_, index, data, value.size(), SQLITE_TRANSIENT),
                    index);
@@ -125,7 +125,8 @@ absl::StatusOr<bool> Statement::Step() {
   if (result == SQLITE_ROW) return true;
   if (result == SQLITE_DONE) return false;
   sqlite3* connection = sqlite3_db_handle(statement_);
-  absl::Status status = SqliteStatus(connection, result, absl::StrCat("SQL `", Abbreviate(sql_), "`"));
+  absl::Status status =
+      SqliteStatus(connection, result, absl::StrCat("SQL `", Abbreviate(sql_), "`"));
   sqlite3_reset(statement_);
   return status;
 }
@@ -146,13 +147,9 @@ bool Statement::ColumnIsNull(int index) const {
   return sqlite3_column_type(statement_, index) == SQLITE_NULL;
 }
 
-int64_t Statement::ColumnInt64(int index) const {
-  return sqlite3_column_int64(statement_, index);
-}
+int64_t Statement::ColumnInt64(int index) const { return sqlite3_column_int64(statement_, index); }
 
-double Statement::ColumnDouble(int index) const {
-  return sqlite3_column_double(statement_, index);
-}
+double Statement::ColumnDouble(int index) const { return sqlite3_column_double(statement_, index); }
 
 bool Statement::ColumnBool(int index) const { return ColumnInt64(index) != 0; }
 
@@ -170,9 +167,7 @@ std::string Statement::ColumnBlob(int index) const {
                      static_cast<size_t>(sqlite3_column_bytes(statement_, index)));
 }
 
-absl::Time Statement::ColumnTime(int index) const {
-  return TimeFromStorage(ColumnInt64(index));
-}
+absl::Time Statement::ColumnTime(int index) const { return TimeFromStorage(ColumnInt64(index)); }
 
 std::optional<int64_t> Statement::ColumnOptionalInt64(int index) const {
   if (ColumnIsNull(index)) return std::nullopt;

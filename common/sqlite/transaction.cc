@@ -9,8 +9,8 @@ absl::StatusOr<Transaction> Transaction::Begin(Database& database, TransactionMo
     return absl::FailedPreconditionError(
         "cannot begin a transaction: one is already open on this connection");
   }
-  absl::Status status = database.Execute(mode == TransactionMode::kImmediate ? "BEGIN IMMEDIATE"
-                                                                             : "BEGIN DEFERRED");
+  absl::Status status =
+      database.Execute(mode == TransactionMode::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
   if (!status.ok()) return status;
   return Transaction(&database);
 }

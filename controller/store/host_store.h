@@ -51,7 +51,8 @@ class HostStore {
   // RecordHeartbeat for many hosts in one transaction (a heartbeat flush).
   // Unknown and decommissioned hosts are skipped. Returns how many hosts
   // were updated.
-  virtual absl::StatusOr<int64_t> RecordHeartbeats(const std::vector<HostHeartbeat>& heartbeats) = 0;
+  virtual absl::StatusOr<int64_t> RecordHeartbeats(
+      const std::vector<HostHeartbeat>& heartbeats) = 0;
 
   // Marks the host online (its stream opened; last_seen_at moves to `at`) or
   // offline (its stream closed; last_seen_at is kept). NotFound for an

@@ -65,8 +65,10 @@ class InventoryStore {
 
   // Certificates (of every store) that expire before now + within, soonest
   // first.
-  absl::StatusOr<Page<CertificateRecord>> ListCertificatesExpiringWithin(
-      absl::Time now, absl::Duration within, CertificateScope scope, const PageRequest& page) {
+  absl::StatusOr<Page<CertificateRecord>> ListCertificatesExpiringWithin(absl::Time now,
+                                                                         absl::Duration within,
+                                                                         CertificateScope scope,
+                                                                         const PageRequest& page) {
     CertificateQuery query;
     query.not_after_before = now + within;
     query.scope = scope;
@@ -75,8 +77,9 @@ class InventoryStore {
   }
 
   // The binding's certificate changes, newest first.
-  virtual absl::StatusOr<Page<BindingChangeRecord>> ListBindingHistory(
-      std::string_view host_id, std::string_view binding_id, const PageRequest& page) = 0;
+  virtual absl::StatusOr<Page<BindingChangeRecord>> ListBindingHistory(std::string_view host_id,
+                                                                       std::string_view binding_id,
+                                                                       const PageRequest& page) = 0;
 
   // Records that an order switched a binding to change.new_thumbprint (a
   // deploy result, before the next inventory shows it): updates the binding

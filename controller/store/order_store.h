@@ -55,13 +55,12 @@ class OrderStore {
   virtual absl::StatusOr<Page<OrderRecord>> ListOrders(const OrderQuery& query) = 0;
 
   // The binding's open order, if any.
-  virtual absl::StatusOr<std::optional<OrderRecord>> FindOpenOrder(
-      std::string_view host_id, std::string_view binding_id) = 0;
+  virtual absl::StatusOr<std::optional<OrderRecord>> FindOpenOrder(std::string_view host_id,
+                                                                   std::string_view binding_id) = 0;
 
   // Up to `limit` orders in state due or failed whose next_attempt_at is at
   // or before `now`, earliest first (the scheduler's work list; indexed).
-  virtual absl::StatusOr<std::vector<OrderRecord>> ListOrdersReadyAt(absl::Time now,
-                                                                     int limit) = 0;
+  virtual absl::StatusOr<std::vector<OrderRecord>> ListOrdersReadyAt(absl::Time now, int limit) = 0;
 
   // Ids of the hosts that have at least one open order, sorted.
   virtual absl::StatusOr<std::vector<std::string>> ListHostsWithOpenOrders() = 0;

@@ -96,8 +96,7 @@ struct DistinguishedNameRecord {
   std::string country;
   std::string email_address;
 
-  friend bool operator==(const DistinguishedNameRecord&,
-                         const DistinguishedNameRecord&) = default;
+  friend bool operator==(const DistinguishedNameRecord&, const DistinguishedNameRecord&) = default;
 };
 
 // Selects hosts (certfleet.v1.HostSelector): every condition set must hold.

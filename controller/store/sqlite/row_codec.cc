@@ -170,9 +170,8 @@ HostSelectorRecord DecodeHostSelector(std::string_view text) {
 
 std::optional<std::string> EncodeFailure(const std::optional<FailureRecord>& failure) {
   if (!failure.has_value()) return std::nullopt;
-  json object{{"code", failure->code},
-              {"message", failure->message},
-              {"retryable", failure->retryable}};
+  json object{
+      {"code", failure->code}, {"message", failure->message}, {"retryable", failure->retryable}};
   // The diagnosis is a serialized message (bytes): base64 keeps it JSON-safe.
   if (!failure->diagnosis.empty()) object["diagnosis"] = absl::Base64Escape(failure->diagnosis);
   return object.dump();
@@ -297,8 +296,7 @@ int WhereClause::Bind(sqlite::Statement& statement, int first_index) const {
   return index;
 }
 
-WhereClause WhereClause::With(std::string_view condition,
-                              std::vector<Parameter> parameters) const {
+WhereClause WhereClause::With(std::string_view condition, std::vector<Parameter> parameters) const {
   WhereClause copy = *this;
   copy.Add(condition, std::move(parameters));
   return copy;

@@ -11,13 +11,12 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -84,10 +83,10 @@ class WhereClause {
   // warns falsely about variants in initializer lists.)
   struct Parameter {
     enum class Type { kInteger, kReal, kText };
-    Parameter(int64_t value) : type(Type::kInteger), integer(value) {}  // NOLINT: implicit
-    Parameter(double value) : type(Type::kReal), real(value) {}         // NOLINT: implicit
+    Parameter(int64_t value) : type(Type::kInteger), integer(value) {}           // NOLINT: implicit
+    Parameter(double value) : type(Type::kReal), real(value) {}                  // NOLINT: implicit
     Parameter(std::string value) : type(Type::kText), text(std::move(value)) {}  // NOLINT
-    Parameter(const char* value) : type(Type::kText), text(value) {}    // NOLINT: implicit
+    Parameter(const char* value) : type(Type::kText), text(value) {}             // NOLINT: implicit
 
     Type type;
     int64_t integer = 0;

@@ -87,8 +87,9 @@ absl::StatusOr<Page<AuditEventRecord>> SqliteAuditLog::ListAuditEvents(const Aud
       page.items.pop_back();
       const size_t last = page.items.size() - 1;
       page.next_page_token = EncodePageToken(
-          "audit_events", nlohmann::json::array({sqlite::TimeToStorage(page.items[last].occurred_at),
-                                                 sequences[last]}));
+          "audit_events",
+          nlohmann::json::array(
+              {sqlite::TimeToStorage(page.items[last].occurred_at), sequences[last]}));
     }
     return page;
   });

@@ -25,12 +25,12 @@
 
 // Returns from the calling function when `expression` (an absl::Status) is
 // not OK.
-#define CERTFLEET_STORE_RETURN_IF_ERROR(expression)           \
-  do {                                                        \
-    absl::Status certfleet_store_status_ = (expression);      \
-    if (!certfleet_store_status_.ok()) {                      \
-      return certfleet_store_status_;                         \
-    }                                                         \
+#define CERTFLEET_STORE_RETURN_IF_ERROR(expression)      \
+  do {                                                   \
+    absl::Status certfleet_store_status_ = (expression); \
+    if (!certfleet_store_status_.ok()) {                 \
+      return certfleet_store_status_;                    \
+    }                                                    \
   } while (false)
 
 // Evaluates `expression` (an absl::StatusOr<T>); returns its status from the
@@ -79,8 +79,7 @@ class SqliteConnection {
   auto Run(sqlite::TransactionMode mode, Function&& function)
       -> decltype(function(std::declval<sqlite::Database&>())) {
     absl::MutexLock lock(&mutex_);
-    absl::StatusOr<sqlite::Transaction> transaction =
-        sqlite::Transaction::Begin(*database_, mode);
+    absl::StatusOr<sqlite::Transaction> transaction = sqlite::Transaction::Begin(*database_, mode);
     if (!transaction.ok()) return transaction.status();
     auto result = function(*database_);
     if (!result.ok()) return result;  // The transaction rolls back on scope exit.

@@ -1,5 +1,6 @@
 #include "controller/store/sqlite/sqlite_host_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,8 +24,8 @@ HostRecord HostFromRow(const Statement& row) {
   HostRecord host;
   host.host_id = row.ColumnText(0);
   host.hostname = row.ColumnText(1);
-  host.state = row.ColumnText(2) == "decommissioned" ? HostState::kDecommissioned
-                                                     : HostState::kActive;
+  host.state =
+      row.ColumnText(2) == "decommissioned" ? HostState::kDecommissioned : HostState::kActive;
   host.platform = DecodePlatform(row.ColumnText(3));
   host.capabilities = row.ColumnBlob(4);
   host.agent_version = row.ColumnText(5);
@@ -116,8 +117,7 @@ absl::StatusOr<HostRecord> LoadHost(Database& database, std::string_view host_id
 absl::StatusOr<HostRecord> LoadActiveHost(Database& database, std::string_view host_id) {
   CERTFLEET_STORE_ASSIGN_OR_RETURN(HostRecord host, LoadHost(database, host_id));
   if (host.state == HostState::kDecommissioned) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(Describe(host), " is decommissioned"));
+    return absl::FailedPreconditionError(absl::StrCat(Describe(host), " is decommissioned"));
   }
   return host;
 }
@@ -140,14 +140,14 @@ absl::StatusOr<HostRecord> SqliteHostStore::EnrollHost(const HostEnrollment& enr
     CERTFLEET_STORE_ASSIGN_OR_RETURN(std::optional<HostRecord> same_name,
                                      FindHost(database, "hostname", enrollment.hostname));
     if (same_name.has_value() && same_name->state == HostState::kActive) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "host name ", enrollment.hostname, " is already enrolled as ", same_name->host_id,
-          "; decommission it before enrolling it again"));
+      return absl::AlreadyExistsError(absl::StrCat("host name ", enrollment.hostname,
+                                                   " is already enrolled as ", same_name->host_id,
+                                                   "; decommission it before enrolling it again"));
     }
     if (same_name.has_value() && same_name->host_id != enrollment.host_id) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "host name ", enrollment.hostname, " belongs to decommissioned host ",
-          same_name->host_id, "; enroll it again with that host id"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("host name ", enrollment.hostname, " belongs to decommissioned host ",
+                       same_name->host_id, "; enroll it again with that host id"));
     }
     if (!same_name.has_value()) {
       CERTFLEET_STORE_ASSIGN_OR_RETURN(std::optional<HostRecord> same_id,
@@ -196,8 +196,7 @@ absl::StatusOr<HostRecord> SqliteHostStore::GetHostByName(std::string_view hostn
     CERTFLEET_STORE_ASSIGN_OR_RETURN(std::optional<HostRecord> host,
                                      FindHost(database, "hostname", hostname));
     if (!host.has_value()) {
-      return absl::NotFoundError(
-          absl::StrCat("no host is named ", std::string(hostname)));
+      return absl::NotFoundError(absl::StrCat("no host is named ", std::string(hostname)));
     }
     return *std::move(host);
   });
@@ -210,8 +209,7 @@ absl::StatusOr<Page<HostRecord>> SqliteHostStore::ListHosts(const HostQuery& que
   if (query.connectivity == Connectivity::kOnline) where.Add("h.online = 1");
   if (query.connectivity == Connectivity::kOffline) where.Add("h.online = 0");
   if (!query.selector.hostname_pattern.empty()) {
-    where.Add("lower(h.hostname) GLOB ?",
-              {LowerCaseGlobPattern(query.selector.hostname_pattern)});
+    where.Add("lower(h.hostname) GLOB ?", {LowerCaseGlobPattern(query.selector.hostname_pattern)});
   }
   if (!query.selector.host_ids.empty()) {
     std::vector<WhereClause::Parameter> ids(query.selector.host_ids.begin(),
@@ -236,7 +234,8 @@ absl::StatusOr<Page<HostRecord>> SqliteHostStore::ListHosts(const HostQuery& que
   return connection_->Read([&](Database& database) -> absl::StatusOr<Page<HostRecord>> {
     Page<HostRecord> page;
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement count, database.Prepare(absl::StrCat("SELECT count(*) FROM hosts h", where.Sql())));
+        Statement count,
+        database.Prepare(absl::StrCat("SELECT count(*) FROM hosts h", where.Sql())));
     where.Bind(count);
     CERTFLEET_STORE_RETURN_IF_ERROR(count.Step().status());
     page.total_size = count.ColumnInt64(0);
@@ -308,13 +307,11 @@ absl::Status SqliteHostStore::SetPresence(std::string_view host_id, Presence pre
   });
 }
 
-absl::StatusOr<std::vector<std::string>> SqliteHostStore::MarkOfflineSeenBefore(
-    absl::Time cutoff) {
+absl::StatusOr<std::vector<std::string>> SqliteHostStore::MarkOfflineSeenBefore(absl::Time cutoff) {
   return connection_->Write([&](Database& database) -> absl::StatusOr<std::vector<std::string>> {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement update,
-        database.Prepare("UPDATE hosts SET online = 0 WHERE online = 1 AND "
-                         "coalesce(last_seen_at, ?1) < ?2 RETURNING host_id"));
+        Statement update, database.Prepare("UPDATE hosts SET online = 0 WHERE online = 1 AND "
+                                           "coalesce(last_seen_at, ?1) < ?2 RETURNING host_id"));
     update.BindTime(1, absl::InfinitePast()).BindTime(2, cutoff);
     std::vector<std::string> host_ids;
     while (true) {

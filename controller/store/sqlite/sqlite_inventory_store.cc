@@ -155,9 +155,8 @@ struct CertificateListing {
   bool include_der = false;
 
   std::string PageSql() const {
-    return absl::StrCat("SELECT ", kCertificateColumns,
-                        include_der ? ", c.der" : ", x''", from, page_where.Sql(), order_by,
-                        " LIMIT ?");
+    return absl::StrCat("SELECT ", kCertificateColumns, include_der ? ", c.der" : ", x''", from,
+                        page_where.Sql(), order_by, " LIMIT ?");
   }
   std::string CountSql() const { return absl::StrCat("SELECT count(*)", count_from, where.Sql()); }
 };
@@ -190,9 +189,8 @@ absl::StatusOr<CertificateListing> BuildCertificateListing(const CertificateQuer
   if (!query.subject_contains.empty()) {
     needs_certificates = true;
     const std::string pattern = LikeSubstringPattern(query.subject_contains);
-    where.Add(
-        "c.subject LIKE ? ESCAPE '\\' OR c.subject_alternative_names LIKE ? ESCAPE '\\'",
-        {pattern, pattern});
+    where.Add("c.subject LIKE ? ESCAPE '\\' OR c.subject_alternative_names LIKE ? ESCAPE '\\'",
+              {pattern, pattern});
   }
   if (!query.thumbprint.empty()) {
     needs_certificates = true;
@@ -206,10 +204,10 @@ absl::StatusOr<CertificateListing> BuildCertificateListing(const CertificateQuer
   listing.from =
       " FROM certificate_placements p JOIN hosts h ON h.host_id = p.host_id "
       "JOIN certificates c ON c.certificate_id = p.certificate_id";
-  listing.count_from = needs_certificates
-                           ? listing.from
-                           : std::string(" FROM certificate_placements p JOIN hosts h ON "
-                                         "h.host_id = p.host_id");
+  listing.count_from = needs_certificates ? listing.from
+                                          : std::string(
+                                                " FROM certificate_placements p JOIN hosts h ON "
+                                                "h.host_id = p.host_id");
   const std::string direction = descending ? " DESC" : "";
   listing.order_by = absl::StrCat(" ORDER BY ", std::string(listing.sort.expression), direction,
                                   ", p.placement_id", direction);
@@ -218,16 +216,15 @@ absl::StatusOr<CertificateListing> BuildCertificateListing(const CertificateQuer
   if (!query.page.page_token.empty()) {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(nlohmann::json position,
                                      DecodePageToken("certificates", query.page.page_token));
-    const bool shape_ok = position.is_array() && position.size() == 3 &&
-                          position[0].is_string() &&
-                          position[0].get<std::string>() == listing.sort.name &&
-                          (listing.sort.numeric ? position[1].is_number_integer()
-                                                : position[1].is_string()) &&
-                          position[2].is_number_integer();
+    const bool shape_ok =
+        position.is_array() && position.size() == 3 && position[0].is_string() &&
+        position[0].get<std::string>() == listing.sort.name &&
+        (listing.sort.numeric ? position[1].is_number_integer() : position[1].is_string()) &&
+        position[2].is_number_integer();
     if (!shape_ok) return InvalidPageTokenError(query.page.page_token);
-    WhereClause::Parameter value =
-        listing.sort.numeric ? WhereClause::Parameter(position[1].get<int64_t>())
-                             : WhereClause::Parameter(position[1].get<std::string>());
+    WhereClause::Parameter value = listing.sort.numeric
+                                       ? WhereClause::Parameter(position[1].get<int64_t>())
+                                       : WhereClause::Parameter(position[1].get<std::string>());
     listing.page_where.Add(absl::StrCat("(", std::string(listing.sort.expression),
                                         ", p.placement_id) ", descending ? "<" : ">", " (?, ?)"),
                            {value, position[2].get<int64_t>()});
@@ -245,11 +242,10 @@ absl::Status ValidateReport(const InventoryReport& report) {
   std::set<std::string> sites;
   for (const SiteRecord& site : report.sites) {
     if (site.site_id.empty() || !sites.insert(site.site_id).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the inventory report of host ", report.host_id,
-                       site.site_id.empty() ? " has a site without an id"
-                                            : absl::StrCat(" lists site ", site.site_id,
-                                                           " twice")));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the inventory report of host ", report.host_id,
+          site.site_id.empty() ? " has a site without an id"
+                               : absl::StrCat(" lists site ", site.site_id, " twice")));
     }
   }
   std::set<std::string> bindings;
@@ -524,8 +520,9 @@ absl::Status ReplacePendingRequests(Database& database, const InventoryReport& r
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<PendingRequestRecord>> SelectPendingRequests(
-    Database& database, std::string_view column, std::string_view value) {
+absl::StatusOr<std::vector<PendingRequestRecord>> SelectPendingRequests(Database& database,
+                                                                        std::string_view column,
+                                                                        std::string_view value) {
   CERTFLEET_STORE_ASSIGN_OR_RETURN(
       Statement select,
       database.Prepare(absl::StrCat("SELECT ", kPendingRequestColumns,
@@ -596,8 +593,7 @@ absl::StatusOr<InventoryIngestResult> SqliteInventoryStore::IngestInventory(
   });
 }
 
-absl::StatusOr<std::vector<SiteRecord>> SqliteInventoryStore::ListSites(
-    std::string_view host_id) {
+absl::StatusOr<std::vector<SiteRecord>> SqliteInventoryStore::ListSites(std::string_view host_id) {
   return connection_->Read([&](Database& database) -> absl::StatusOr<std::vector<SiteRecord>> {
     CERTFLEET_STORE_RETURN_IF_ERROR(LoadHost(database, host_id).status());
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
@@ -619,10 +615,10 @@ absl::StatusOr<std::vector<BindingRecord>> SqliteInventoryStore::ListBindings(
     std::string_view host_id) {
   return connection_->Read([&](Database& database) -> absl::StatusOr<std::vector<BindingRecord>> {
     CERTFLEET_STORE_RETURN_IF_ERROR(LoadHost(database, host_id).status());
-    CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement select, database.Prepare(absl::StrCat(kBindingSelect,
-                                                        " WHERE b.host_id = ? ORDER BY "
-                                                        "b.binding_id")));
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(Statement select,
+                                     database.Prepare(absl::StrCat(kBindingSelect,
+                                                                   " WHERE b.host_id = ? ORDER BY "
+                                                                   "b.binding_id")));
     select.BindText(1, host_id);
     std::vector<BindingRecord> bindings;
     while (true) {
@@ -638,13 +634,13 @@ absl::StatusOr<BindingRecord> SqliteInventoryStore::GetBinding(std::string_view 
                                                                std::string_view binding_id) {
   return connection_->Read([&](Database& database) -> absl::StatusOr<BindingRecord> {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement select,
-        database.Prepare(absl::StrCat(kBindingSelect, " WHERE b.host_id = ? AND b.binding_id = ?")));
+        Statement select, database.Prepare(absl::StrCat(
+                              kBindingSelect, " WHERE b.host_id = ? AND b.binding_id = ?")));
     select.BindText(1, host_id).BindText(2, binding_id);
     CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) {
-      return absl::NotFoundError(absl::StrCat("host ", std::string(host_id), " has no binding ",
-                                              std::string(binding_id)));
+      return absl::NotFoundError(
+          absl::StrCat("host ", std::string(host_id), " has no binding ", std::string(binding_id)));
     }
     return BindingFromRow(select);
   });
@@ -700,9 +696,8 @@ absl::StatusOr<Page<CertificateRecord>> SqliteInventoryStore::ListCertificates(
         value = last.issuer;
       }
       page.next_page_token = EncodePageToken(
-          "certificates",
-          nlohmann::json::array({std::string(listing.sort.name), value,
-                                 placement_ids[page.items.size() - 1]}));
+          "certificates", nlohmann::json::array({std::string(listing.sort.name), value,
+                                                 placement_ids[page.items.size() - 1]}));
     }
     return page;
   });
@@ -713,7 +708,8 @@ absl::StatusOr<std::string> SqliteInventoryStore::ExplainListCertificates(
   CERTFLEET_STORE_ASSIGN_OR_RETURN(CertificateListing listing, BuildCertificateListing(query));
   return connection_->Read([&](Database& database) -> absl::StatusOr<std::string> {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement explain, database.Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", listing.PageSql())));
+        Statement explain,
+        database.Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", listing.PageSql())));
     explain.BindInt64(listing.page_where.Bind(explain), listing.page_size + 1);
     std::vector<std::string> lines;
     while (true) {
@@ -769,8 +765,7 @@ absl::StatusOr<Page<BindingChangeRecord>> SqliteInventoryStore::ListBindingHisto
     }
     if (page.items.size() > static_cast<size_t>(page_size)) {
       page.items.pop_back();
-      page.next_page_token =
-          EncodePageToken("binding_history", change_ids[page.items.size() - 1]);
+      page.next_page_token = EncodePageToken("binding_history", change_ids[page.items.size() - 1]);
     }
     return page;
   });

@@ -151,14 +151,13 @@ std::string DescribeStatus(JobStatus status) {
 // OK when `attempt` is the job's current, leased attempt.
 absl::Status CheckCurrentAttempt(const JobRecord& job, int64_t attempt) {
   if (attempt != job.attempt) {
-    return absl::FailedPreconditionError(absl::StrCat("stale attempt ", attempt,
-                                                      ", current is ", job.attempt, " (job ",
-                                                      job.job_id, ")"));
+    return absl::FailedPreconditionError(absl::StrCat("stale attempt ", attempt, ", current is ",
+                                                      job.attempt, " (job ", job.job_id, ")"));
   }
   if (job.status != JobStatus::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat("attempt ", attempt, " of job ", job.job_id,
-                                                      " is no longer leased: ",
-                                                      DescribeStatus(job.status)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("attempt ", attempt, " of job ", job.job_id,
+                     " is no longer leased: ", DescribeStatus(job.status)));
   }
   return absl::OkStatus();
 }
@@ -177,9 +176,8 @@ absl::Status RequeueIn(Database& database, const JobRecord& job, absl::Time at,
       .BindOptionalTime(3, cancel ? std::optional<absl::Time>(at) : std::nullopt);
   CERTFLEET_STORE_RETURN_IF_ERROR(update.Run());
   CERTFLEET_STORE_ASSIGN_OR_RETURN(
-      Statement end,
-      database.Prepare("UPDATE job_attempts SET ended_at = ?3, ended_reason = ?4 "
-                       "WHERE job_id = ?1 AND attempt = ?2"));
+      Statement end, database.Prepare("UPDATE job_attempts SET ended_at = ?3, ended_reason = ?4 "
+                                      "WHERE job_id = ?1 AND attempt = ?2"));
   end.BindText(1, job.job_id).BindInt64(2, job.attempt).BindTime(3, at).BindText(4, reason);
   return end.Run();
 }
@@ -210,9 +208,9 @@ absl::Status CancelJobsIn(Database& database, JobOwner owner, std::string_view o
 absl::StatusOr<JobRecord> SqliteJobStore::CreateJob(
     const NewJob& job, const std::optional<OrderTransition>& order_transition) {
   if (order_transition.has_value() && order_transition->order_id != job.order_id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the order transition is for order ", order_transition->order_id, " but the job is for '",
-        job.order_id, "'"));
+    return absl::InvalidArgumentError(absl::StrCat("the order transition is for order ",
+                                                   order_transition->order_id,
+                                                   " but the job is for '", job.order_id, "'"));
   }
   const std::string job_id = GenerateId(IdKind::kJob);
   return connection_->Write([&](Database& database) -> absl::StatusOr<JobRecord> {
@@ -221,9 +219,8 @@ absl::StatusOr<JobRecord> SqliteJobStore::CreateJob(
       CERTFLEET_STORE_ASSIGN_OR_RETURN(OrderRecord order,
                                        LoadOrder(database, job.order_id, History::kOmit));
       if (order.host_id != job.host_id) {
-        return absl::FailedPreconditionError(absl::StrCat("order ", order.order_id,
-                                                          " belongs to host ", order.host_id,
-                                                          ", not ", job.host_id));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "order ", order.order_id, " belongs to host ", order.host_id, ", not ", job.host_id));
       }
     }
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
@@ -267,8 +264,7 @@ absl::StatusOr<Page<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) 
   if (!query.statuses.empty()) {
     std::vector<WhereClause::Parameter> statuses;
     for (JobStatus status : query.statuses) statuses.push_back(std::string(ToString(status)));
-    const std::string condition =
-        absl::StrCat("j.status IN (", Placeholders(statuses.size()), ")");
+    const std::string condition = absl::StrCat("j.status IN (", Placeholders(statuses.size()), ")");
     where.Add(condition, std::move(statuses));
   }
   WhereClause page_where = where;
@@ -291,11 +287,10 @@ absl::StatusOr<Page<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) 
     CERTFLEET_STORE_RETURN_IF_ERROR(count.Step().status());
     page.total_size = count.ColumnInt64(0);
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        page.items,
-        SelectJobs(database,
-                   absl::StrCat("SELECT ", kJobColumns, kJobFrom, page_where.Sql(),
-                                " ORDER BY j.created_at DESC, j.job_id DESC LIMIT ?"),
-                   page_where, page_size + 1));
+        page.items, SelectJobs(database,
+                               absl::StrCat("SELECT ", kJobColumns, kJobFrom, page_where.Sql(),
+                                            " ORDER BY j.created_at DESC, j.job_id DESC LIMIT ?"),
+                               page_where, page_size + 1));
     if (page.items.size() > static_cast<size_t>(page_size)) {
       page.items.pop_back();
       const JobRecord& last = page.items.back();
@@ -306,8 +301,9 @@ absl::StatusOr<Page<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) 
   });
 }
 
-absl::StatusOr<std::optional<JobRecord>> SqliteJobStore::LeaseNextJob(
-    std::string_view host_id, absl::Time now, absl::Time lease_expires_at) {
+absl::StatusOr<std::optional<JobRecord>> SqliteJobStore::LeaseNextJob(std::string_view host_id,
+                                                                      absl::Time now,
+                                                                      absl::Time lease_expires_at) {
   return connection_->Write([&](Database& database) -> absl::StatusOr<std::optional<JobRecord>> {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
         Statement next,
@@ -332,7 +328,8 @@ absl::StatusOr<std::optional<JobRecord>> SqliteJobStore::LeaseNextJob(
     CERTFLEET_STORE_RETURN_IF_ERROR(lease.Run());
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
         Statement record,
-        database.Prepare("INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?, ?, ?)"));
+        database.Prepare(
+            "INSERT INTO job_attempts (job_id, attempt, started_at) VALUES (?, ?, ?)"));
     record.BindText(1, job_id).BindInt64(2, attempt).BindTime(3, now);
     CERTFLEET_STORE_RETURN_IF_ERROR(record.Run());
     CERTFLEET_STORE_ASSIGN_OR_RETURN(JobRecord job, LoadJob(database, job_id));
@@ -391,9 +388,9 @@ absl::StatusOr<std::vector<JobRecord>> SqliteJobStore::ExpireLeases(absl::Time n
 absl::StatusOr<StepSubmissionResult> SqliteJobStore::RecordStep(const StepSubmission& submission) {
   const StepReportRecord& step = submission.step;
   if (step.step_index < 0 || step.step.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a step report needs a step name and a step index of 0 or more; got '", step.step,
-        "' at index ", step.step_index));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a step report needs a step name and a step index of 0 or more; got '",
+                     step.step, "' at index ", step.step_index));
   }
   return connection_->Write([&](Database& database) -> absl::StatusOr<StepSubmissionResult> {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(JobRecord job, LoadJob(database, submission.job_id));
@@ -476,11 +473,11 @@ absl::StatusOr<JobCompletionResult> SqliteJobStore::CompleteJob(
         result.job = std::move(job);
         return result;
       }
-      return absl::FailedPreconditionError(absl::StrCat(
-          "attempt ", completion.attempt, " of job ", job.job_id,
-          " already completed with outcome ", std::string(ToString(job.result->outcome)),
-          "; a different result (", std::string(ToString(completion.result.outcome)),
-          ") cannot replace it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("attempt ", completion.attempt, " of job ", job.job_id,
+                       " already completed with outcome ",
+                       std::string(ToString(job.result->outcome)), "; a different result (",
+                       std::string(ToString(completion.result.outcome)), ") cannot replace it"));
     }
     CERTFLEET_STORE_RETURN_IF_ERROR(CheckCurrentAttempt(job, completion.attempt));
     if (!job.order_id.empty() && order_transition.has_value() &&

@@ -56,9 +56,9 @@ absl::StatusOr<std::optional<JoinTokenRecord>> FindToken(Database& database,
                                                          std::string_view column,
                                                          std::string_view value) {
   CERTFLEET_STORE_ASSIGN_OR_RETURN(
-      Statement select, database.Prepare(absl::StrCat("SELECT ", kTokenColumns,
-                                                      " FROM join_tokens WHERE ",
-                                                      std::string(column), " = ?")));
+      Statement select,
+      database.Prepare(absl::StrCat("SELECT ", kTokenColumns, " FROM join_tokens WHERE ",
+                                    std::string(column), " = ?")));
   select.BindText(1, value);
   CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
   if (!row) return std::optional<JoinTokenRecord>();
@@ -91,16 +91,16 @@ absl::StatusOr<JoinTokenRecord> CheckUsable(Database& database, std::string_view
         " by host ", token.used_by_hostname, "; create a new token"));
   }
   if (token.revoked_at.has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("join token ", token.token_id,
-                                                      " was revoked at ",
-                                                      TimeForMessage(*token.revoked_at)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "join token ", token.token_id, " was revoked at ", TimeForMessage(*token.revoked_at)));
   }
   if (token.expires_at <= now) {
-    return absl::FailedPreconditionError(absl::StrCat("join token ", token.token_id,
-                                                      " expired at ", TimeForMessage(token.expires_at),
+    return absl::FailedPreconditionError(absl::StrCat("join token ", token.token_id, " expired at ",
+                                                      TimeForMessage(token.expires_at),
                                                       "; create a new token"));
   }
-  if (!token.bound_hostname.empty() && !absl::EqualsIgnoreCase(token.bound_hostname, std::string(hostname))) {
+  if (!token.bound_hostname.empty() &&
+      !absl::EqualsIgnoreCase(token.bound_hostname, std::string(hostname))) {
     return absl::FailedPreconditionError(absl::StrCat("join token ", token.token_id,
                                                       " is bound to host ", token.bound_hostname,
                                                       ", not ", std::string(hostname)));
@@ -139,9 +139,9 @@ absl::StatusOr<JoinTokenRecord> SqliteJoinTokenStore::CreateJoinToken(const NewJ
         "HashJoinTokenSecret(secret), never the secret");
   }
   if (token.expires_at <= token.created_at) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the join token would expire at ", TimeForMessage(token.expires_at),
-        ", not after its creation at ", TimeForMessage(token.created_at)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the join token would expire at ", TimeForMessage(token.expires_at),
+                     ", not after its creation at ", TimeForMessage(token.created_at)));
   }
   const std::string token_id = GenerateId(IdKind::kJoinToken);
   return connection_->Write([&](Database& database) -> absl::StatusOr<JoinTokenRecord> {
@@ -236,10 +236,9 @@ absl::StatusOr<Page<JoinTokenRecord>> SqliteJoinTokenStore::ListJoinTokens(
     CERTFLEET_STORE_RETURN_IF_ERROR(count.Step().status());
     page.total_size = count.ColumnInt64(0);
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement select,
-        database.Prepare(absl::StrCat("SELECT ", kTokenColumns, " FROM join_tokens",
-                                      page_where.Sql(),
-                                      " ORDER BY created_at DESC, token_id DESC LIMIT ?")));
+        Statement select, database.Prepare(absl::StrCat(
+                              "SELECT ", kTokenColumns, " FROM join_tokens", page_where.Sql(),
+                              " ORDER BY created_at DESC, token_id DESC LIMIT ?")));
     select.BindInt64(page_where.Bind(select), page_size + 1);
     while (true) {
       CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -250,8 +249,8 @@ absl::StatusOr<Page<JoinTokenRecord>> SqliteJoinTokenStore::ListJoinTokens(
       page.items.pop_back();
       const JoinTokenRecord& last = page.items.back();
       page.next_page_token = EncodePageToken(
-          "join_tokens", nlohmann::json::array({sqlite::TimeToStorage(last.created_at),
-                                                last.token_id}));
+          "join_tokens",
+          nlohmann::json::array({sqlite::TimeToStorage(last.created_at), last.token_id}));
     }
     return page;
   });

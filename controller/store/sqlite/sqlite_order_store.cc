@@ -125,10 +125,9 @@ absl::StatusOr<std::optional<OrderRecord>> FindOpenOrderIn(Database& database,
 }
 
 absl::Status AlreadyOpenError(const OrderRecord& open) {
-  return absl::AlreadyExistsError(absl::StrCat("binding ", open.binding_id, " of host ",
-                                               open.host_id, " already has open order ",
-                                               open.order_id, " (state ", std::string(ToString(open.state)),
-                                               ")"));
+  return absl::AlreadyExistsError(absl::StrCat(
+      "binding ", open.binding_id, " of host ", open.host_id, " already has open order ",
+      open.order_id, " (state ", std::string(ToString(open.state)), ")"));
 }
 
 }  // namespace
@@ -155,14 +154,14 @@ absl::StatusOr<OrderRecord> TransitionOrderIn(Database& database,
                                    LoadOrder(database, transition.order_id, History::kOmit));
   const OrderState from = order.state;
   if (transition.expected_state.has_value() && *transition.expected_state != from) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("order ", order.order_id, " is in state ", std::string(ToString(from)), ", not ",
-                     std::string(ToString(*transition.expected_state)), "; it was changed meanwhile"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "order ", order.order_id, " is in state ", std::string(ToString(from)), ", not ",
+        std::string(ToString(*transition.expected_state)), "; it was changed meanwhile"));
   }
   if (!IsAllowedOrderTransition(from, transition.to)) {
-    return absl::FailedPreconditionError(absl::StrCat("order ", order.order_id,
-                                                      " cannot move from ", std::string(ToString(from)),
-                                                      " to ", std::string(ToString(transition.to))));
+    return absl::FailedPreconditionError(
+        absl::StrCat("order ", order.order_id, " cannot move from ", std::string(ToString(from)),
+                     " to ", std::string(ToString(transition.to))));
   }
   const OrderState to = transition.to;
   std::optional<absl::Time> next_attempt_at;
@@ -218,15 +217,14 @@ absl::StatusOr<OrderRecord> TransitionOrderIn(Database& database,
   update.BindOptionalText(16, EncodeFailure(transition.failure));
   absl::Status updated = update.Run();
   if (absl::IsAlreadyExists(updated)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("binding ", order.binding_id, " of host ", order.host_id,
-                     " already has another open order"));
+    return absl::AlreadyExistsError(absl::StrCat("binding ", order.binding_id, " of host ",
+                                                 order.host_id, " already has another open order"));
   }
   CERTFLEET_STORE_RETURN_IF_ERROR(updated);
   if (database.ChangedRows() != 1) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("order ", order.order_id, " changed while it was being moved to ",
-                     std::string(ToString(to))));
+    return absl::FailedPreconditionError(absl::StrCat("order ", order.order_id,
+                                                      " changed while it was being moved to ",
+                                                      std::string(ToString(to))));
   }
   CERTFLEET_STORE_RETURN_IF_ERROR(AppendHistory(database, order.order_id, from, to, transition.at,
                                                 transition.reason, transition.actor));
@@ -240,9 +238,9 @@ absl::StatusOr<OrderRecord> TransitionOrderIn(Database& database,
 
 absl::StatusOr<OrderRecord> SqliteOrderStore::CreateOrder(const NewOrder& order) {
   if (order.host_id.empty() || order.site_id.empty() || order.binding_id.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "an order needs a host, a site and a binding; got host '", order.host_id, "', site '",
-        order.site_id, "', binding '", order.binding_id, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("an order needs a host, a site and a binding; got host '", order.host_id,
+                     "', site '", order.site_id, "', binding '", order.binding_id, "'"));
   }
   const std::string order_id = GenerateId(IdKind::kOrder);
   return connection_->Write([&](Database& database) -> absl::StatusOr<OrderRecord> {
@@ -322,7 +320,8 @@ absl::StatusOr<Page<OrderRecord>> SqliteOrderStore::ListOrders(const OrderQuery&
   return connection_->Read([&](Database& database) -> absl::StatusOr<Page<OrderRecord>> {
     Page<OrderRecord> page;
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement count, database.Prepare(absl::StrCat("SELECT count(*) FROM orders", where.Sql())));
+        Statement count,
+        database.Prepare(absl::StrCat("SELECT count(*) FROM orders", where.Sql())));
     where.Bind(count);
     CERTFLEET_STORE_RETURN_IF_ERROR(count.Step().status());
     page.total_size = count.ColumnInt64(0);
@@ -336,8 +335,7 @@ absl::StatusOr<Page<OrderRecord>> SqliteOrderStore::ListOrders(const OrderQuery&
       page.items.pop_back();
       const OrderRecord& last = page.items.back();
       page.next_page_token = EncodePageToken(
-          "orders",
-          nlohmann::json::array({sqlite::TimeToStorage(last.created_at), last.order_id}));
+          "orders", nlohmann::json::array({sqlite::TimeToStorage(last.created_at), last.order_id}));
     }
     return page;
   });
@@ -350,7 +348,7 @@ absl::StatusOr<std::optional<OrderRecord>> SqliteOrderStore::FindOpenOrder(
 }
 
 absl::StatusOr<std::vector<OrderRecord>> SqliteOrderStore::ListOrdersReadyAt(absl::Time now,
-                                                                              int limit) {
+                                                                             int limit) {
   WhereClause where;
   where.Add("next_attempt_at IS NOT NULL AND next_attempt_at <= ?", {sqlite::TimeToStorage(now)});
   return connection_->Read([&](Database& database) {
@@ -365,8 +363,7 @@ absl::StatusOr<std::vector<std::string>> SqliteOrderStore::ListHostsWithOpenOrde
   return connection_->Read([&](Database& database) -> absl::StatusOr<std::vector<std::string>> {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
         Statement select,
-        database.Prepare(
-            "SELECT DISTINCT host_id FROM orders WHERE is_open = 1 ORDER BY host_id"));
+        database.Prepare("SELECT DISTINCT host_id FROM orders WHERE is_open = 1 ORDER BY host_id"));
     std::vector<std::string> host_ids;
     while (true) {
       CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
@@ -387,25 +384,26 @@ absl::StatusOr<int64_t> SqliteOrderStore::CountOpenOrders() {
 }
 
 absl::StatusOr<std::map<OrderState, int64_t>> SqliteOrderStore::CountOrdersByState() {
-  return connection_->Read([&](Database& database) -> absl::StatusOr<std::map<OrderState, int64_t>> {
-    CERTFLEET_STORE_ASSIGN_OR_RETURN(
-        Statement select, database.Prepare("SELECT state, count(*) FROM orders GROUP BY state"));
-    std::map<OrderState, int64_t> counts;
-    while (true) {
-      CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
-      if (!row) break;
-      CERTFLEET_STORE_ASSIGN_OR_RETURN(OrderState state, ParseOrderState(select.ColumnText(0)));
-      counts[state] = select.ColumnInt64(1);
-    }
-    return counts;
-  });
+  return connection_->Read(
+      [&](Database& database) -> absl::StatusOr<std::map<OrderState, int64_t>> {
+        CERTFLEET_STORE_ASSIGN_OR_RETURN(
+            Statement select,
+            database.Prepare("SELECT state, count(*) FROM orders GROUP BY state"));
+        std::map<OrderState, int64_t> counts;
+        while (true) {
+          CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
+          if (!row) break;
+          CERTFLEET_STORE_ASSIGN_OR_RETURN(OrderState state, ParseOrderState(select.ColumnText(0)));
+          counts[state] = select.ColumnInt64(1);
+        }
+        return counts;
+      });
 }
 
 absl::StatusOr<std::vector<OrderRecord>> SqliteOrderStore::FindOrdersByPublicKey(
     std::string_view public_key_sha256) {
   WhereClause where;
-  where.Add("public_key_sha256 = ? AND public_key_sha256 <> ''",
-            {NormalizeHex(public_key_sha256)});
+  where.Add("public_key_sha256 = ? AND public_key_sha256 <> ''", {NormalizeHex(public_key_sha256)});
   return connection_->Read([&](Database& database) {
     return SelectOrders(database,
                         absl::StrCat("SELECT ", kOrderColumns, " FROM orders", where.Sql(),

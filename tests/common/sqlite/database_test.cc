@@ -156,14 +156,15 @@ TEST(DatabaseTest, UniqueViolationIsAlreadyExistsNamingTheConstraint) {
   ASSERT_THAT(database->Execute("CREATE TABLE t (name TEXT UNIQUE, n INTEGER CHECK (n > 0))"),
               IsOk());
   ASSERT_THAT(database->Execute("INSERT INTO t VALUES ('a', 1)"), IsOk());
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(Statement insert, database->Prepare("INSERT INTO t VALUES (?, ?)"));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(Statement insert,
+                                 database->Prepare("INSERT INTO t VALUES (?, ?)"));
   insert.BindText(1, "a").BindInt64(2, 1);
   EXPECT_THAT(insert.Run(), StatusIs(absl::StatusCode::kAlreadyExists,
                                      HasSubstr("UNIQUE constraint failed: t.name")));
   insert.Reset();
   insert.BindText(1, "b").BindInt64(2, 0);
-  EXPECT_THAT(insert.Run(),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CHECK constraint failed")));
+  EXPECT_THAT(insert.Run(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                     HasSubstr("CHECK constraint failed")));
 }
 
 TEST(DatabaseTest, StatementsAreReusedAfterRelease) {
@@ -193,9 +194,8 @@ TEST(DatabaseTest, SecondWriterIsUnavailableAfterBusyTimeout) {
   testing::TemporaryDirectory directory;
   const std::string path = (directory.path() / "busy.db").string();
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Database> first, Database::Open(path));
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      std::unique_ptr<Database> second,
-      Database::Open(path, {.busy_timeout = absl::Milliseconds(50)}));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Database> second,
+                                 Database::Open(path, {.busy_timeout = absl::Milliseconds(50)}));
   ASSERT_THAT(first->Execute("CREATE TABLE t (x INTEGER); BEGIN IMMEDIATE;"), IsOk());
   EXPECT_THAT(second->Execute("BEGIN IMMEDIATE"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("locked")));

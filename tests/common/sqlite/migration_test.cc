@@ -99,10 +99,10 @@ TEST(MigrationTest, FailingScriptLeavesTheLastGoodVersion) {
   const Migration broken{2, "broken step",
                          "CREATE TABLE half (x INTEGER); INSERT INTO nowhere VALUES (1);"};
   std::vector<Migration> migrations = {kFirst, broken};
-  EXPECT_THAT(ApplyMigrations(*database, migrations),
-              StatusIs(absl::StatusCode::kInternal,
-                       AllOf(HasSubstr("migration 2 ('broken step') failed"),
-                             HasSubstr("no such table: nowhere"))));
+  EXPECT_THAT(
+      ApplyMigrations(*database, migrations),
+      StatusIs(absl::StatusCode::kInternal, AllOf(HasSubstr("migration 2 ('broken step') failed"),
+                                                  HasSubstr("no such table: nowhere"))));
   EXPECT_THAT(SchemaVersion(*database), IsOkAndHolds(1));
   EXPECT_FALSE(TableExists(*database, "half"));
   EXPECT_FALSE(database->InTransaction());

@@ -124,10 +124,10 @@ TEST_F(HostStoreTest, DecommissionedHostIsEnrolledAgainUnderItsOwnId) {
   ASSERT_THAT(hosts().DecommissionHost(host.host_id, "replaced", now()), IsOk());
   CreateToken("s7");
   HostEnrollment other_id = Enrollment("web-01", "s7");
-  EXPECT_THAT(hosts().EnrollHost(other_id),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("belongs to decommissioned host"),
-                             HasSubstr(host.host_id))));
+  EXPECT_THAT(
+      hosts().EnrollHost(other_id),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("belongs to decommissioned host"), HasSubstr(host.host_id))));
   HostEnrollment same_id = Enrollment("web-01", "s7");
   same_id.host_id = host.host_id;
   CERTFLEET_ASSERT_OK_AND_ASSIGN(HostRecord again, hosts().EnrollHost(same_id));
@@ -251,15 +251,16 @@ TEST_F(HostStoreTest, AgentDescriptionIdentityAndLabelsAreUpdated) {
   description.platform.driver = "iis6";
   description.platform.operating_system = "Windows Server 2003";
   description.capabilities = "caps";
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      HostRecord described, hosts().UpdateAgentDescription(host.host_id, description, now()));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(HostRecord described,
+                                 hosts().UpdateAgentDescription(host.host_id, description, now()));
   EXPECT_EQ(described.agent_version, "0.2.0");
   EXPECT_EQ(described.platform.operating_system, "Windows Server 2003");
   EXPECT_EQ(described.capabilities, "caps");
   EXPECT_EQ(described.last_seen_at, now());
 
   AgentIdentityRecord identity{"FF01", std::string(64, 'E'), now() + absl::Hours(300)};
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(HostRecord renewed, hosts().UpdateIdentity(host.host_id, identity));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(HostRecord renewed,
+                                 hosts().UpdateIdentity(host.host_id, identity));
   EXPECT_EQ(renewed.identity, identity);
 
   CERTFLEET_ASSERT_OK_AND_ASSIGN(HostRecord labelled,

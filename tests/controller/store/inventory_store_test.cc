@@ -39,7 +39,8 @@ class InventoryStoreTest : public StoreTest {
     site.content_path = "C:\\Inetpub\\shop";
     site.configuration_location = "/LM/W3SVC/1962875481";
     report.sites.push_back(site);
-    report.bindings.push_back(MakeBinding("1962875481", MakeCertificate(1, Day(100)).thumbprint_sha1));
+    report.bindings.push_back(
+        MakeBinding("1962875481", MakeCertificate(1, Day(100)).thumbprint_sha1));
     report.certificates.push_back(MakeCertificate(1, Day(100)));
     report.certificates.push_back(MakeCertificate(2, Day(2000), CertificateStoreName::kCa));
     PendingRequestRecord request;
@@ -89,7 +90,8 @@ TEST_F(InventoryStoreTest, FirstReportIsAppliedWithEveryField) {
   EXPECT_EQ(result.stored_content_hash, "hash-1");
   EXPECT_EQ(result.binding_changes, 0);
 
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::vector<SiteRecord> sites, inventory().ListSites(host_.host_id));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::vector<SiteRecord> sites,
+                                 inventory().ListSites(host_.host_id));
   ASSERT_EQ(sites.size(), 1u);
   EXPECT_EQ(sites[0], report.sites[0]);
 
@@ -148,9 +150,9 @@ TEST_F(InventoryStoreTest, FirstReportIsAppliedWithEveryField) {
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].public_key_sha256, std::string(64, 'A'));
   EXPECT_EQ(requests[0].subject.common_name, "www.example.com");
-  EXPECT_THAT(inventory().FindPendingRequestsByPublicKey(std::string(64, 'a')),
-              IsOkAndHolds(ElementsAre(::testing::Field(&PendingRequestRecord::host_id,
-                                                        host_.host_id))));
+  EXPECT_THAT(
+      inventory().FindPendingRequestsByPublicKey(std::string(64, 'a')),
+      IsOkAndHolds(ElementsAre(::testing::Field(&PendingRequestRecord::host_id, host_.host_id))));
 
   CERTFLEET_ASSERT_OK_AND_ASSIGN(HostRecord host, store().hosts().GetHost(host_.host_id));
   EXPECT_EQ(host.inventory_content_hash, "hash-1");
@@ -200,9 +202,8 @@ TEST_F(InventoryStoreTest, ThumbprintChangeAppendsExactlyOneHistoryRow) {
   repeated.scanned_at = now();
   ASSERT_THAT(inventory().IngestInventory(repeated, now()), IsOk());
 
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      Page<BindingChangeRecord> history,
-      inventory().ListBindingHistory(host_.host_id, "1962875481", {}));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(Page<BindingChangeRecord> history,
+                                 inventory().ListBindingHistory(host_.host_id, "1962875481", {}));
   ASSERT_EQ(history.items.size(), 1u);
   EXPECT_EQ(history.items[0].old_thumbprint, MakeCertificate(1, Day(100)).thumbprint_sha1);
   EXPECT_EQ(history.items[0].new_thumbprint, replacement.thumbprint_sha1);
@@ -266,9 +267,9 @@ TEST_F(InventoryStoreTest, BadReportsAreRefusedAndChangeNothing) {
                        AllOf(HasSubstr("certificate 2"), HasSubstr("SHA-1 thumbprint"))));
   InventoryReport twice = StandardReport("hash-3");
   twice.bindings.push_back(twice.bindings[0]);
-  EXPECT_THAT(inventory().IngestInventory(twice, now()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("lists binding 1962875481 twice")));
+  EXPECT_THAT(
+      inventory().IngestInventory(twice, now()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lists binding 1962875481 twice")));
   EXPECT_EQ(store().hosts().GetHost(host_.host_id)->inventory_content_hash, "hash-1");
   InventoryReport unknown = StandardReport("hash-4");
   unknown.host_id = "host-unknown";
@@ -301,10 +302,9 @@ TEST_F(InventoryStoreTest, ExpiringQueryIsOrderedByNotAfterAndFiltered) {
   report.certificates.push_back(MakeCertificate(500, Day(-3)));  // Expired.
   ASSERT_THAT(inventory().IngestInventory(report, now()), IsOk());
 
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      Page<CertificateRecord> expiring,
-      inventory().ListCertificatesExpiringWithin(now(), absl::Hours(24 * 30),
-                                                 CertificateScope::kAll, {}));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(Page<CertificateRecord> expiring,
+                                 inventory().ListCertificatesExpiringWithin(
+                                     now(), absl::Hours(24 * 30), CertificateScope::kAll, {}));
   std::vector<absl::Time> not_afters;
   for (const CertificateRecord& certificate : expiring.items) {
     not_afters.push_back(certificate.not_after);
@@ -312,10 +312,9 @@ TEST_F(InventoryStoreTest, ExpiringQueryIsOrderedByNotAfterAndFiltered) {
   EXPECT_THAT(not_afters, ElementsAre(Day(-3), Day(5), Day(10), Day(15), Day(20), Day(25)));
   EXPECT_EQ(expiring.total_size, 6);
 
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      Page<CertificateRecord> bound,
-      inventory().ListCertificatesExpiringWithin(now(), absl::Hours(24 * 30),
-                                                 CertificateScope::kBound, {}));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(Page<CertificateRecord> bound,
+                                 inventory().ListCertificatesExpiringWithin(
+                                     now(), absl::Hours(24 * 30), CertificateScope::kBound, {}));
   not_afters.clear();
   for (const CertificateRecord& certificate : bound.items) {
     not_afters.push_back(certificate.not_after);
@@ -328,7 +327,8 @@ TEST_F(InventoryStoreTest, ExpiringQueryIsOrderedByNotAfterAndFiltered) {
   paged.page.page_size = 5;
   std::vector<absl::Time> all;
   while (true) {
-    CERTFLEET_ASSERT_OK_AND_ASSIGN(Page<CertificateRecord> page, inventory().ListCertificates(paged));
+    CERTFLEET_ASSERT_OK_AND_ASSIGN(Page<CertificateRecord> page,
+                                   inventory().ListCertificates(paged));
     EXPECT_EQ(page.total_size, 13);
     for (const CertificateRecord& certificate : page.items) all.push_back(certificate.not_after);
     if (page.next_page_token.empty()) break;
@@ -434,9 +434,8 @@ TEST_F(InventoryStoreTest, RecordedBindingChangeFromAnOrderIsNotDuplicatedByTheN
   after.certificates.push_back(MakeCertificate(9, Day(465)));
   EXPECT_THAT(inventory().IngestInventory(after, now()),
               IsOkAndHolds(::testing::Field(&InventoryIngestResult::binding_changes, 0)));
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      Page<BindingChangeRecord> history,
-      inventory().ListBindingHistory(host_.host_id, "1962875481", {}));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(Page<BindingChangeRecord> history,
+                                 inventory().ListBindingHistory(host_.host_id, "1962875481", {}));
   ASSERT_EQ(history.items.size(), 1u);
   EXPECT_EQ(history.items[0].order_id, "order-1");
   EXPECT_EQ(history.items[0].site_id, "1962875481");
@@ -457,8 +456,8 @@ TEST_F(InventoryStoreTest, FleetCountsPresenceAndExpiryBuckets) {
   const int days[] = {-1, 3, 6, 20, 45, 89, 120, 400};
   for (int index = 0; index < 8; ++index) {
     report.certificates.push_back(MakeCertificate(index + 1, Day(days[index])));
-    report.bindings.push_back(MakeBinding(absl::StrCat("s", index),
-                                          MakeCertificate(index + 1, Day(0)).thumbprint_sha1));
+    report.bindings.push_back(
+        MakeBinding(absl::StrCat("s", index), MakeCertificate(index + 1, Day(0)).thumbprint_sha1));
   }
   report.certificates.push_back(MakeCertificate(99, Day(1)));  // Not bound: not counted.
   ASSERT_THAT(inventory().IngestInventory(report, now()), IsOk());

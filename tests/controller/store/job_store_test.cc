@@ -175,15 +175,15 @@ TEST_F(JobStoreTest, StaleAttemptIsRefusedNamingBothAttempts) {
   Advance(kLease);
   ASSERT_THAT(jobs().ExpireLeases(now()), IsOk());
   Lease();  // Attempt 2.
-  EXPECT_THAT(jobs().RecordStep(Step(job, 1, 0, StepOutcome::kSucceeded)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("stale attempt 1, current is 2")));
-  EXPECT_THAT(jobs().CompleteJob(Completion(job, 1, JobOutcome::kSucceeded), std::nullopt),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("stale attempt 1, current is 2")));
-  EXPECT_THAT(jobs().ExtendLease(job.job_id, 1, now() + kLease),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("stale attempt 1, current is 2")));
+  EXPECT_THAT(
+      jobs().RecordStep(Step(job, 1, 0, StepOutcome::kSucceeded)),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("stale attempt 1, current is 2")));
+  EXPECT_THAT(
+      jobs().CompleteJob(Completion(job, 1, JobOutcome::kSucceeded), std::nullopt),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("stale attempt 1, current is 2")));
+  EXPECT_THAT(
+      jobs().ExtendLease(job.job_id, 1, now() + kLease),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("stale attempt 1, current is 2")));
   EXPECT_THAT(jobs().RecordStep(Step(job, 2, 0, StepOutcome::kRunning)), IsOk());
   JobRecord unknown;
   unknown.job_id = "job-unknown";
@@ -226,9 +226,9 @@ TEST_F(JobStoreTest, StepReportsAreStoredRepeatsAreNoOpsAndLeasesExtend) {
   // A shorter lease in a report never shortens it.
   StepSubmission shorter = Step(job, 1, 2, StepOutcome::kRunning);
   shorter.lease_expires_at = now();
-  EXPECT_THAT(jobs().RecordStep(shorter),
-              IsOkAndHolds(::testing::Field(&StepSubmissionResult::lease_expires_at,
-                                            now() + kLease)));
+  EXPECT_THAT(
+      jobs().RecordStep(shorter),
+      IsOkAndHolds(::testing::Field(&StepSubmissionResult::lease_expires_at, now() + kLease)));
 }
 
 TEST_F(JobStoreTest, RepeatedCompletionIsIdempotentAndADifferentResultIsRefused) {
@@ -248,7 +248,8 @@ TEST_F(JobStoreTest, RepeatedCompletionIsIdempotentAndADifferentResultIsRefused)
   Advance(absl::Seconds(10));
   JobCompletion repeat = completion;
   repeat.received_at = now();  // Arrives later; the result itself is identical.
-  CERTFLEET_ASSERT_OK_AND_ASSIGN(JobCompletionResult second, jobs().CompleteJob(repeat, std::nullopt));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(JobCompletionResult second,
+                                 jobs().CompleteJob(repeat, std::nullopt));
   EXPECT_FALSE(second.newly_recorded);
   EXPECT_EQ(second.job.finished_at, Start() + absl::Seconds(10));
 

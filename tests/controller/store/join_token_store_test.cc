@@ -104,9 +104,9 @@ TEST_F(JoinTokenStoreTest, RevokedTokenIsRefusedAndUsedTokenCannotBeRevoked) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(JoinTokenRecord revoked,
                                  tokens().RevokeJoinToken(token.token_id, now()));
   EXPECT_EQ(revoked.StateAt(now()), JoinTokenState::kRevoked);
-  EXPECT_THAT(tokens().RevokeJoinToken(token.token_id, now() + absl::Minutes(1)),
-              IsOkAndHolds(::testing::Field(&JoinTokenRecord::revoked_at,
-                                            ::testing::Optional(now()))));
+  EXPECT_THAT(
+      tokens().RevokeJoinToken(token.token_id, now() + absl::Minutes(1)),
+      IsOkAndHolds(::testing::Field(&JoinTokenRecord::revoked_at, ::testing::Optional(now()))));
   EXPECT_THAT(tokens().ConsumeJoinToken(HashSecret("cfjoin_five"), "web-01", "", now()),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("was revoked")));
 
@@ -185,8 +185,8 @@ TEST_F(JoinTokenStoreTest, ListFiltersByStateNewestFirstWithPages) {
 TEST_F(JoinTokenStoreTest, ForeignPageTokenIsInvalidArgument) {
   JoinTokenQuery query;
   query.page.page_token = "bm90LWEtdG9rZW4";
-  EXPECT_THAT(tokens().ListJoinTokens(query),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not valid for this listing")));
+  EXPECT_THAT(tokens().ListJoinTokens(query), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                       HasSubstr("not valid for this listing")));
 }
 
 }  // namespace

@@ -74,9 +74,8 @@ TEST_F(OrderStoreTest, CreateStartsDueWithAHistoryEntry) {
   EXPECT_EQ(order.previous_thumbprint, std::string(40, 'A'));
   EXPECT_EQ(order.attempts, 0);
   ASSERT_EQ(order.history.size(), 1u);
-  EXPECT_EQ(order.history[0],
-            (OrderStateChange{std::nullopt, OrderState::kDue, now(), "renewal point reached",
-                              "scheduler"}));
+  EXPECT_EQ(order.history[0], (OrderStateChange{std::nullopt, OrderState::kDue, now(),
+                                                "renewal point reached", "scheduler"}));
 }
 
 TEST_F(OrderStoreTest, SecondOpenOrderForABindingIsRefusedNamingTheFirst) {
@@ -108,7 +107,8 @@ TEST_F(OrderStoreTest, FullLifecycleRecordsEveryTransitionInOrderWithItsData) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(OrderRecord order, orders().CreateOrder(Order("1")));
   Advance(absl::Minutes(1));
   CERTFLEET_ASSERT_OK_AND_ASSIGN(
-      order, orders().TransitionOrder(Move(order, OrderState::kCsrRequested, "prepare job queued")));
+      order,
+      orders().TransitionOrder(Move(order, OrderState::kCsrRequested, "prepare job queued")));
   EXPECT_EQ(order.attempts, 1);
   EXPECT_EQ(order.next_attempt_at, std::nullopt);
   Advance(absl::Minutes(1));
@@ -149,14 +149,14 @@ TEST_F(OrderStoreTest, FullLifecycleRecordsEveryTransitionInOrderWithItsData) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(OrderRecord fetched, orders().GetOrder(order.order_id));
   std::vector<std::pair<std::optional<OrderState>, OrderState>> edges;
   for (const OrderStateChange& change : fetched.history) edges.emplace_back(change.from, change.to);
-  EXPECT_THAT(edges, ElementsAre(Pair(std::nullopt, OrderState::kDue),
-                                 Pair(Optional(OrderState::kDue), OrderState::kCsrRequested),
-                                 Pair(Optional(OrderState::kCsrRequested),
-                                      OrderState::kAwaitingIssuance),
-                                 Pair(Optional(OrderState::kAwaitingIssuance), OrderState::kIssued),
-                                 Pair(Optional(OrderState::kIssued), OrderState::kDeploying),
-                                 Pair(Optional(OrderState::kDeploying), OrderState::kVerifying),
-                                 Pair(Optional(OrderState::kVerifying), OrderState::kDone)));
+  EXPECT_THAT(edges,
+              ElementsAre(Pair(std::nullopt, OrderState::kDue),
+                          Pair(Optional(OrderState::kDue), OrderState::kCsrRequested),
+                          Pair(Optional(OrderState::kCsrRequested), OrderState::kAwaitingIssuance),
+                          Pair(Optional(OrderState::kAwaitingIssuance), OrderState::kIssued),
+                          Pair(Optional(OrderState::kIssued), OrderState::kDeploying),
+                          Pair(Optional(OrderState::kDeploying), OrderState::kVerifying),
+                          Pair(Optional(OrderState::kVerifying), OrderState::kDone)));
   EXPECT_EQ(fetched.history[2].reason, "CSR received");
   EXPECT_EQ(fetched.history[2].actor, "agent");
   EXPECT_EQ(fetched.history[2].changed_at, Start() + absl::Minutes(2));
@@ -165,9 +165,9 @@ TEST_F(OrderStoreTest, FullLifecycleRecordsEveryTransitionInOrderWithItsData) {
 
 TEST_F(OrderStoreTest, InvalidTransitionIsRefusedNamingFromAndTo) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(OrderRecord order, orders().CreateOrder(Order("1")));
-  EXPECT_THAT(orders().TransitionOrder(Move(order, OrderState::kIssued, "skip ahead")),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("cannot move from due to issued")));
+  EXPECT_THAT(
+      orders().TransitionOrder(Move(order, OrderState::kIssued, "skip ahead")),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("cannot move from due to issued")));
   CERTFLEET_ASSERT_OK_AND_ASSIGN(
       OrderRecord done_order,
       orders().TransitionOrder(Move(order, OrderState::kCancelled, "operator")));
@@ -296,14 +296,15 @@ TEST_F(OrderStoreTest, ListingsCountsAndSchedulerQueries) {
   EXPECT_THAT(orders().ListHostsWithOpenOrders(),
               IsOkAndHolds(UnorderedElementsAre(host_.host_id, other.host_id)));
   EXPECT_THAT(orders().CountOpenOrders(), IsOkAndHolds(3));
-  EXPECT_THAT(orders().CountOrdersByState(),
-              IsOkAndHolds(ElementsAre(Pair(OrderState::kDue, 2),
-                                       Pair(OrderState::kCsrRequested, 1))));
+  EXPECT_THAT(
+      orders().CountOrdersByState(),
+      IsOkAndHolds(ElementsAre(Pair(OrderState::kDue, 2), Pair(OrderState::kCsrRequested, 1))));
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::optional<OrderRecord> open,
                                  orders().FindOpenOrder(host_.host_id, "2"));
   ASSERT_TRUE(open.has_value());
   EXPECT_EQ(open->order_id, second.order_id);
-  EXPECT_THAT(orders().FindOpenOrder(host_.host_id, "9"), IsOkAndHolds(::testing::Eq(std::nullopt)));
+  EXPECT_THAT(orders().FindOpenOrder(host_.host_id, "9"),
+              IsOkAndHolds(::testing::Eq(std::nullopt)));
 }
 
 TEST_F(OrderStoreTest, FindByPublicKeyForUploadMatching) {

@@ -29,9 +29,9 @@ TEST(OrderGraphTest, FailureRollbackRetryAndCancellationEdges) {
   EXPECT_TRUE(IsAllowedOrderTransition(OrderState::kDeploying, OrderState::kRolledBack));
   EXPECT_TRUE(IsAllowedOrderTransition(OrderState::kAwaitingIssuance, OrderState::kFailed));
   EXPECT_TRUE(IsAllowedOrderTransition(OrderState::kFailed, OrderState::kDue));
-  for (OrderState open : {OrderState::kDue, OrderState::kCsrRequested,
-                          OrderState::kAwaitingIssuance, OrderState::kIssued,
-                          OrderState::kDeploying, OrderState::kVerifying, OrderState::kFailed}) {
+  for (OrderState open :
+       {OrderState::kDue, OrderState::kCsrRequested, OrderState::kAwaitingIssuance,
+        OrderState::kIssued, OrderState::kDeploying, OrderState::kVerifying, OrderState::kFailed}) {
     EXPECT_TRUE(IsAllowedOrderTransition(open, OrderState::kCancelled)) << ToString(open);
   }
 }
