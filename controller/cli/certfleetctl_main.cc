@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "controller/cli/inspect_command.h"
+#include "controller/cli/probe_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -14,9 +15,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
 
-  CLI::App* cert = app.add_subcommand("cert", "Certificates: inspect files");
+  CLI::App* cert = app.add_subcommand("cert", "Certificates: inspect files, probe servers");
   cert->require_subcommand(1);
   certfleet::cli::RegisterInspectCommand(*cert, exit_code);
+  certfleet::cli::RegisterProbeCommand(*cert, exit_code);
 
   try {
     app.parse(argc, argv);
