@@ -1,0 +1,138 @@
+// certfleet-controller: serves the fleet.
+//
+//   certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...
+//   certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]
+//
+// The first form runs until SIGTERM or SIGINT; it prints the fleet CA
+// fingerprint agents pin and the bound port (useful with port 0). The
+// second creates a join token in the data dir's store and prints its secret.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "controller/server/controller_server.h"
+#include "controller/store/sqlite/sqlite_store.h"
+
+namespace {
+
+namespace server = certfleet::controller::server;
+
+constexpr char kUsage[] =
+    "usage: certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...\n"
+    "       certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]\n";
+
+int Fail(const std::string& message) {
+  std::cerr << "certfleet-controller: " << message << "\n";
+  return 1;
+}
+
+// Reads "--flag value" pairs; returns false (after printing why) on an
+// unknown flag or a missing value.
+bool ParseFlags(const std::vector<std::string>& arguments, size_t first,
+                const std::vector<std::string>& known,
+                std::vector<std::pair<std::string, std::string>>* flags) {
+  for (size_t index = first; index < arguments.size(); ++index) {
+    const std::string& flag = arguments[index];
+    bool is_known = false;
+    for (const std::string& name : known) is_known = is_known || flag == name;
+    if (!is_known) {
+      std::cerr << "certfleet-controller: unknown argument " << flag << "\n" << kUsage;
+      return false;
+    }
+    if (index + 1 >= arguments.size()) {
+      std::cerr << "certfleet-controller: " << flag << " needs a value\n" << kUsage;
+      return false;
+    }
+    flags->emplace_back(flag, arguments[index + 1]);
+    ++index;
+  }
+  return true;
+}
+
+int RunTokenCreate(const std::vector<std::string>& arguments) {
+  std::vector<std::pair<std::string, std::string>> flags;
+  if (!ParseFlags(arguments, 3, {"--data-dir", "--ttl", "--host"}, &flags)) return 2;
+  std::string data_dir;
+  server::JoinTokenSpec spec;
+  for (const auto& [flag, value] : flags) {
+    if (flag == "--data-dir") {
+      data_dir = value;
+    } else if (flag == "--ttl") {
+      if (!absl::ParseDuration(value, &spec.time_to_live)) {
+        return Fail(absl::StrCat("--ttl: \"", value, "\" is not a duration such as 1h or 30m"));
+      }
+    } else if (flag == "--host") {
+      spec.bound_hostname = value;
+    }
+  }
+  if (data_dir.empty()) return Fail("--data-dir is required");
+  auto store = certfleet::controller::store::SqliteStore::Open(
+      {.path = data_dir + "/controller.db"});
+  if (!store.ok()) return Fail(std::string(store.status().message()));
+  absl::StatusOr<std::string> secret = server::CreateJoinToken(**store, spec, absl::Now());
+  if (!secret.ok()) return Fail(std::string(secret.status().message()));
+  std::cout << *secret << std::endl;
+  return 0;
+}
+
+int RunServer(const std::vector<std::string>& arguments) {
+  std::vector<std::pair<std::string, std::string>> flags;
+  if (!ParseFlags(arguments, 1, {"--data-dir", "--listen", "--server-name"}, &flags)) return 2;
+  server::ControllerOptions options;
+  options.listen_address.clear();
+  for (const auto& [flag, value] : flags) {
+    if (flag == "--data-dir") {
+      options.data_dir = value;
+    } else if (flag == "--listen") {
+      options.listen_address = value;
+    } else if (flag == "--server-name") {
+      options.server_names.push_back(value);
+    }
+  }
+  if (options.data_dir.empty()) return Fail("--data-dir is required");
+  if (options.listen_address.empty()) return Fail("--listen is required");
+
+  // Block the shutdown signals in every thread (gRPC's included) and wait
+  // for them here.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<server::ControllerServer>> controller =
+      server::ControllerServer::Start(options);
+  if (!controller.ok()) return Fail(std::string(controller.status().message()));
+  std::cout << "fleet CA fingerprint (agents pin it): "
+            << (*controller)->authority().CaFingerprint() << "\n"
+            << "listening on port " << (*controller)->port() << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cout << "received signal " << received << ", shutting down" << std::endl;
+  (*controller)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> arguments(argv, argv + argc);
+  if (arguments.size() >= 2 && (arguments[1] == "--help" || arguments[1] == "-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (arguments.size() >= 3 && arguments[1] == "token" && arguments[2] == "create") {
+    return RunTokenCreate(arguments);
+  }
+  if (arguments.size() >= 2 && arguments[1] == "token") {
+    return Fail("unknown token command (use: token create)");
+  }
+  return RunServer(arguments);
+}

@@ -1,0 +1,99 @@
+// The certfleet controller as an object: opens the store and the fleet CA
+// in a data dir, and serves AgentService over TLS. certfleet-controller's
+// main and the integration tests both run it through this class.
+//
+// TLS: the server presents the fleet authority's server certificate and
+// asks for a client certificate without requiring one
+// (GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY): a certificate that is
+// presented must chain to the fleet CA, and Enroll works without one; every
+// other RPC requires it through AuthenticateAgent.
+//
+// Thread safety: Start, Shutdown and the destructor are called from one
+// thread; the accessors may be used from any thread while it runs.
+
+#ifndef CERTFLEET_CONTROLLER_SERVER_CONTROLLER_SERVER_H_
+#define CERTFLEET_CONTROLLER_SERVER_CONTROLLER_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "controller/agents/agent_service.h"
+#include "controller/identity/fleet_authority.h"
+#include "controller/store/store.h"
+
+namespace certfleet::controller::server {
+
+struct ControllerOptions {
+  // Holds controller.db and the fleet CA's folders; created when missing.
+  std::filesystem::path data_dir;
+  // "ADDRESS:PORT"; port 0 picks a free port (see ControllerServer::port).
+  std::string listen_address = "127.0.0.1:0";
+  // Extra names for the server certificate (FleetAuthorityOptions).
+  std::vector<std::string> server_names;
+  agents::AgentServiceOptions agent_service;
+};
+
+class ControllerServer {
+ public:
+  // Opens (or creates) the store and the fleet authority, marks every host
+  // offline (no agent is connected yet) and starts serving. Errors: those
+  // of SqliteStore::Open and FleetAuthority::OpenOrCreate; Unavailable when
+  // the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ControllerServer>> Start(const ControllerOptions& options);
+
+  // Calls Shutdown.
+  ~ControllerServer();
+
+  ControllerServer(const ControllerServer&) = delete;
+  ControllerServer& operator=(const ControllerServer&) = delete;
+
+  // The bound port.
+  int port() const { return port_; }
+
+  const FleetAuthority& authority() const { return *authority_; }
+  store::Store& store() { return *store_; }
+  agents::AgentServiceImpl& agent_service() { return *agent_service_; }
+
+  // Sends GoAway to every session, stops accepting calls and waits up to
+  // `grace` for calls in flight. Idempotent.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  ControllerServer() = default;
+
+  std::unique_ptr<store::Store> store_;
+  std::optional<FleetAuthority> authority_;
+  std::unique_ptr<agents::AgentServiceImpl> agent_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+// What a new join token allows.
+struct JoinTokenSpec {
+  absl::Duration time_to_live = absl::Hours(1);
+  // Empty: any host name.
+  std::string bound_hostname;
+  std::string description;
+  std::string created_by = "certfleet-controller token create";
+};
+
+// Creates a join token in `store` valid from `now` for spec.time_to_live and
+// returns its secret (shown once; only its hash is stored). InvalidArgument
+// for a non-positive time to live.
+absl::StatusOr<std::string> CreateJoinToken(store::Store& store, const JoinTokenSpec& spec,
+                                            absl::Time now);
+
+}  // namespace certfleet::controller::server
+
+#endif  // CERTFLEET_CONTROLLER_SERVER_CONTROLLER_SERVER_H_
