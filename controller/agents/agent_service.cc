@@ -552,8 +552,11 @@ grpc::ServerUnaryReactor* AgentServiceImpl::CompleteJob(grpc::CallbackServerCont
     completion.attempt = static_cast<int64_t>(request->attempt());
     completion.result.outcome = *outcome;
     completion.result.failure = ToFailureRecord(result.has_failure(), result.failure());
-    completion.result.finished_at =
-        result.has_finished_at() ? FromTimestamp(result.finished_at()) : now;
+    // The agent's clock makes repeats of one result identical.
+    if (!result.has_finished_at()) {
+      return absl::InvalidArgumentError("result.finished_at: not set");
+    }
+    completion.result.finished_at = FromTimestamp(result.finished_at());
     completion.result.detail = result.SerializeAsString();
     completion.received_at = now;
     absl::StatusOr<store::JobCompletionResult> completed =
