@@ -93,7 +93,7 @@ std::string KindName(ObjectKind kind) {
 }
 
 void PrintField(std::ostream& out, std::string_view label, std::string_view value) {
-  out << "  " << std::left << std::setw(18) << (std::string(label) + ":") << value << "\n";
+  out << "  " << std::left << std::setw(20) << (std::string(label) + ":") << value << "\n";
 }
 
 void PrintCertificate(std::ostream& out, const Certificate& certificate, absl::Time now) {
