@@ -655,6 +655,9 @@ void AgentServiceImpl::SweepLoop() {
 void AgentServiceImpl::SweepOnce() {
   const absl::Time now = absl::Now();
   (void)store_.jobs().ExpireLeases(now);
+  // A host whose agent missed three heartbeats is offline even if its
+  // stream has not noticed yet; its next heartbeat marks it online again.
+  (void)store_.hosts().MarkOfflineSeenBefore(now - 3 * options_.heartbeat_interval);
   absl::StatusOr<std::vector<std::string>> hosts = store_.jobs().ListHostsWithQueuedJobs(now);
   if (!hosts.ok()) return;
   for (const std::string& host_id : *hosts) NotifyJobQueued(host_id);

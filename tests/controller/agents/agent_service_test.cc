@@ -422,5 +422,97 @@ TEST_F(AgentServiceTest, RenewedIdentityReplacesTheOldOne) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+
+// Opens a session for `agent` and returns after its Welcome.
+struct Session {
+  std::unique_ptr<grpc::ClientContext> context;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>> stream;
+};
+
+Session OpenSession(EnrolledAgent& agent) {
+  Session session;
+  session.context = std::make_unique<grpc::ClientContext>();
+  session.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  session.stream = agent.stub->Connect(session.context.get());
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_agent_version("0.1.0");
+  EXPECT_TRUE(session.stream->Write(hello));
+  v1::ControllerMessage message;
+  EXPECT_TRUE(session.stream->Read(&message));
+  EXPECT_TRUE(message.has_welcome());
+  return session;
+}
+
+TEST_F(AgentServiceTest, SecondStreamReplacesTheFirstWithGoAway) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  Session first = OpenSession(agent);
+  Session second = OpenSession(agent);
+  v1::ControllerMessage message;
+  ASSERT_TRUE(first.stream->Read(&message));
+  ASSERT_TRUE(message.has_go_away());
+  EXPECT_THAT(message.go_away().reason(), HasSubstr("replaced"));
+  EXPECT_FALSE(first.stream->Read(&message));
+  EXPECT_EQ(first.stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // The host stays online and the second session gets the work.
+  absl::StatusOr<store::HostRecord> host = controller_->store().hosts().GetHost(agent.host_id);
+  ASSERT_TRUE(host.ok());
+  EXPECT_TRUE(host->online);
+  const std::string job_id = QueueInventoryJob(agent.host_id);
+  ASSERT_TRUE(second.stream->Read(&message));
+  ASSERT_TRUE(message.has_job_assignment());
+  EXPECT_EQ(message.job_assignment().lease().job_id(), job_id);
+  second.stream->WritesDone();
+  EXPECT_TRUE(second.stream->Finish().ok());
+}
+
+TEST_F(AgentServiceTest, ShutdownSendsGoAwayAndUnavailable) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  Session session = OpenSession(agent);
+  controller_->agent_service().Shutdown();
+  v1::ControllerMessage message;
+  ASSERT_TRUE(session.stream->Read(&message));
+  EXPECT_TRUE(message.has_go_away());
+  EXPECT_FALSE(session.stream->Read(&message));
+  EXPECT_EQ(session.stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(AgentServiceTest, DecommissionedHostIsPermissionDenied) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  const std::string job_id = QueueInventoryJob(agent.host_id);
+  ASSERT_TRUE(
+      controller_->store().hosts().DecommissionHost(agent.host_id, "test", absl::Now()).ok());
+  v1::ReportStepResponse step_response;
+  grpc::Status status = agent.stub->ReportStep(
+      Context().get(), StepRequest(job_id, 1, v1::STEP_OUTCOME_RUNNING), &step_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("decommissioned"));
+}
+
+TEST_F(AgentServiceTest, MissingFinishedAtIsInvalidArgument) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  const std::string job_id = QueueInventoryJob(agent.host_id);
+  v1::CompleteJobRequest request = CompleteRequest(job_id, 1);
+  request.mutable_result()->clear_finished_at();
+  v1::CompleteJobResponse response;
+  grpc::Status status = agent.stub->CompleteJob(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("finished_at"));
+}
+
+
+TEST_F(AgentServiceTest, HostGoesOfflineWhenItsStreamEnds) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  Session session = OpenSession(agent);
+  session.stream->WritesDone();
+  EXPECT_TRUE(session.stream->Finish().ok());
+  // Shutdown returns once every call, this stream's included, is done.
+  controller_->Shutdown(absl::Seconds(2));
+  absl::StatusOr<store::HostRecord> host = controller_->store().hosts().GetHost(agent.host_id);
+  ASSERT_TRUE(host.ok());
+  EXPECT_FALSE(host->online);
+  EXPECT_TRUE(host->last_seen_at.has_value());
+}
+
 }  // namespace
 }  // namespace certfleet::controller::agents
