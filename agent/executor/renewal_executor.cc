@@ -654,7 +654,24 @@ absl::StatusOr<std::vector<ResumedJob>> RenewalExecutor::ResumeUnfinished() {
       }
     } else if (job.kind == kDeployKind) {
       absl::StatusOr<DeployOrder> order = DecodeDeploy(job, settings_.backup_passphrase);
-      if (!order.ok()) return order.status();
+      if (!order.ok()) {
+        // A damaged order cannot be run; it must not block the other jobs.
+        if (absl::Status status = journal_.FinishJob(
+                job.job_id, job.attempt, JobState::kFailed,
+                absl::StrCat("the journaled order cannot be read: ", Describe(order.status())),
+                clock_.Now());
+            !status.ok()) {
+          return status;
+        }
+        absl::StatusOr<JobRecord> finished = journal_.GetJob(job.job_id, job.attempt);
+        if (!finished.ok()) return finished.status();
+        resumed.push_back(ResumedJob{.job_id = job.job_id,
+                                     .attempt = job.attempt,
+                                     .kind = job.kind,
+                                     .state = finished->state,
+                                     .detail = finished->detail});
+        continue;
+      }
       // Level-triggered: a site bound by someone else since is left alone.
       absl::StatusOr<std::optional<std::string>> previous =
           journal_.GetValue(job.job_id, job.attempt, kPreviousThumbprint);

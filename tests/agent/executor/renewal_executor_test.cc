@@ -380,5 +380,57 @@ TEST_F(RenewalExecutorTest, ACrashDuringRollbackIsFinishedAfterTheRestart) {
   EXPECT_EQ(served.leaf().Thumbprint(), site_.thumbprint);
 }
 
+TEST_F(RenewalExecutorTest, APrepareCutShortIsFinishedAfterTheRestartWithItsPendingRequest) {
+  ForwardingDriver crashing(*driver_, [](std::string_view method) {
+    if (method == "CreateTemporarySite") throw InjectedCrash{};
+  });
+  EXPECT_THROW(Executor(crashing).Prepare(Prepare()).IgnoreError(), InjectedCrash);
+
+  OpenDriverAndJournal();
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::vector<ResumedJob> resumed,
+                                 Executor(*driver_).ResumeUnfinished());
+
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].kind, "prepare");
+  EXPECT_EQ(resumed[0].state, JobState::kSucceeded) << resumed[0].detail;
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(HostInventory inventory, driver_->ScanInventory());
+  std::string temporary_site_id;
+  int temporary_sites = 0;
+  for (const SiteInfo& site : inventory.sites) {
+    if (site.name == kTemporarySiteName) {
+      temporary_site_id = site.site_id;
+      ++temporary_sites;
+      EXPECT_TRUE(site.has_pending_request);
+    }
+  }
+  EXPECT_EQ(temporary_sites, 1);
+  ASSERT_EQ(inventory.pending_requests.size(), 1u);
+  EXPECT_EQ(inventory.pending_requests[0].site_id, temporary_site_id);
+}
+
+TEST_F(RenewalExecutorTest, ASiteReboundByHandDuringTheCrashIsLeftAlone) {
+  const DeployOrder order = PrepareAndIssue();
+  ForwardingDriver crashing(*driver_, [](std::string_view method) {
+    if (method == "ReplaceBinding") throw InjectedCrash{};
+  });
+  EXPECT_THROW(Executor(crashing).Deploy(order).IgnoreError(), InjectedCrash);
+  // A person binds the Shop's certificate to the site meanwhile.
+  std::string other_thumbprint;
+  for (const iis6::EmulatedSite& site : host_.sites) {
+    if (site.site_id == iis6::kShopSiteId) other_thumbprint = site.thumbprint;
+  }
+  ASSERT_FALSE(other_thumbprint.empty());
+  ASSERT_THAT(driver_->ReplaceBinding(site_.site_id, other_thumbprint), IsOk());
+
+  OpenDriverAndJournal();
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::vector<ResumedJob> resumed,
+                                 Executor(*driver_).ResumeUnfinished());
+
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].state, JobState::kFailed);
+  EXPECT_THAT(resumed[0].detail, HasSubstr("changed by hand, left alone"));
+  EXPECT_EQ(driver_->ReadBinding(site_.site_id).value(), other_thumbprint);
+}
+
 }  // namespace
 }  // namespace certfleet::agent
