@@ -138,8 +138,7 @@ struct IssuedIdentity {
 };
 
 absl::StatusOr<IssuedIdentity> IssueIdentity(const FleetAuthority& authority,
-                                             const std::string& csr_pem,
-                                             const std::string& host_id,
+                                             const std::string& csr_pem, const std::string& host_id,
                                              const std::string& hostname, absl::Time now) {
   if (csr_pem.empty()) return absl::InvalidArgumentError("csr_pem: empty");
   absl::StatusOr<crypto::CertificateRequest> request = crypto::CertificateRequest::Parse(csr_pem);
@@ -150,8 +149,7 @@ absl::StatusOr<IssuedIdentity> IssueIdentity(const FleetAuthority& authority,
       authority.IssueAgentCertificate(*request, host_id, hostname, now);
   if (!certificate.ok()) {
     if (absl::IsInvalidArgument(certificate.status())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("csr_pem: ", certificate.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("csr_pem: ", certificate.status().message()));
     }
     return certificate.status();
   }
@@ -169,8 +167,7 @@ absl::StatusOr<IssuedIdentity> IssueIdentity(const FleetAuthority& authority,
 // OfferWork and Close only while holding the registry mutex, and OnDone
 // unregisters under that mutex, so the service never touches a deleted
 // session. Lock order: registry mutex, then session mutex.
-class AgentSession final
-    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
+class AgentSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
  public:
   AgentSession(AgentServiceImpl* service, grpc::CallbackServerContext* context)
       : service_(service) {
@@ -181,9 +178,8 @@ class AgentSession final
         return;
       }
     }
-    absl::StatusOr<AgentPeer> peer =
-        AuthenticateAgent(context->auth_context().get(), service_->authority_,
-                          service_->store_.hosts(), absl::Now());
+    absl::StatusOr<AgentPeer> peer = AuthenticateAgent(
+        context->auth_context().get(), service_->authority_, service_->store_.hosts(), absl::Now());
     if (!peer.ok()) {
       Finish(ToGrpcStatus(peer.status()));
       return;
@@ -482,9 +478,9 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ReportInventory(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<AgentPeer> peer =
       AuthenticateAgent(context->auth_context().get(), authority_, store_.hosts(), absl::Now());
-  reactor->Finish(ToGrpcStatus(
-      peer.ok() ? absl::UnimplementedError("ReportInventory is not implemented yet")
-                : peer.status()));
+  reactor->Finish(
+      ToGrpcStatus(peer.ok() ? absl::UnimplementedError("ReportInventory is not implemented yet")
+                             : peer.status()));
   return reactor;
 }
 
@@ -572,9 +568,9 @@ grpc::ServerUnaryReactor* AgentServiceImpl::CompleteJob(grpc::CallbackServerCont
   return reactor;
 }
 
-grpc::ServerUnaryReactor* AgentServiceImpl::RenewIdentity(
-    grpc::CallbackServerContext* context, const v1::RenewIdentityRequest* request,
-    v1::RenewIdentityResponse* response) {
+grpc::ServerUnaryReactor* AgentServiceImpl::RenewIdentity(grpc::CallbackServerContext* context,
+                                                          const v1::RenewIdentityRequest* request,
+                                                          v1::RenewIdentityResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto renew = [&]() -> absl::Status {
     const absl::Time now = absl::Now();

@@ -59,8 +59,8 @@ class AgentServiceImpl final : public certfleet::v1::AgentService::CallbackServi
   grpc::ServerUnaryReactor* Enroll(grpc::CallbackServerContext* context,
                                    const certfleet::v1::EnrollRequest* request,
                                    certfleet::v1::EnrollResponse* response) override;
-  grpc::ServerBidiReactor<certfleet::v1::AgentMessage, certfleet::v1::ControllerMessage>*
-  Connect(grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<certfleet::v1::AgentMessage, certfleet::v1::ControllerMessage>* Connect(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* ReportInventory(
       grpc::CallbackServerContext* context, const certfleet::v1::ReportInventoryRequest* request,
       certfleet::v1::ReportInventoryResponse* response) override;

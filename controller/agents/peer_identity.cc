@@ -50,14 +50,13 @@ absl::StatusOr<AgentPeer> AuthenticateAgent(const grpc::AuthContext* auth_contex
         absl::StrCat("host ", host->hostname, " (", host->host_id, ") is decommissioned"));
   }
   if (!host->identity.certificate_sha256.empty() &&
-      !absl::EqualsIgnoreCase(host->identity.certificate_sha256,
-                              identity->certificate_sha256)) {
+      !absl::EqualsIgnoreCase(host->identity.certificate_sha256, identity->certificate_sha256)) {
     return absl::UnauthenticatedError(absl::StrCat(
         "client certificate ", identity->certificate_sha256, " of host ", host->hostname,
         " is superseded by a newer identity; enroll again or use the renewed certificate"));
   }
-  return AgentPeer{.host_id = host->host_id, .hostname = host->hostname,
-                   .identity = *std::move(identity)};
+  return AgentPeer{
+      .host_id = host->host_id, .hostname = host->hostname, .identity = *std::move(identity)};
 }
 
 }  // namespace certfleet::controller::agents

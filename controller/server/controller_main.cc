@@ -72,8 +72,8 @@ int RunTokenCreate(const std::vector<std::string>& arguments) {
     }
   }
   if (data_dir.empty()) return Fail("--data-dir is required");
-  auto store = certfleet::controller::store::SqliteStore::Open(
-      {.path = data_dir + "/controller.db"});
+  auto store =
+      certfleet::controller::store::SqliteStore::Open({.path = data_dir + "/controller.db"});
   if (!store.ok()) return Fail(std::string(store.status().message()));
   absl::StatusOr<std::string> secret = server::CreateJoinToken(**store, spec, absl::Now());
   if (!secret.ok()) return Fail(std::string(secret.status().message()));

@@ -19,8 +19,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
   if (error) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create data dir ", options.data_dir.string(), ": ", error.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data dir ", options.data_dir.string(), ": ", error.message()));
   }
   std::unique_ptr<ControllerServer> controller(new ControllerServer());
   absl::StatusOr<std::unique_ptr<store::SqliteStore>> store =
@@ -42,8 +42,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
 
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = controller->authority_->ca_certificate().ToPem();
-  tls.pem_key_cert_pairs.push_back(
-      {controller->authority_->ServerKeyPem(), controller->authority_->ServerCertificateChainPem()});
+  tls.pem_key_cert_pairs.push_back({controller->authority_->ServerKeyPem(),
+                                    controller->authority_->ServerCertificateChainPem()});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, grpc::SslServerCredentials(tls),
                            &controller->port_);
@@ -51,9 +51,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   controller->server_ = builder.BuildAndStart();
   if (controller->server_ == nullptr || controller->port_ == 0) {
     controller->agent_service_->Shutdown();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address,
-                     " (address in use, or not ADDRESS:PORT)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address,
+                                               " (address in use, or not ADDRESS:PORT)"));
   }
   return controller;
 }

@@ -78,8 +78,7 @@ class AgentServiceTest : public ::testing::Test {
     grpc::ChannelArguments arguments;
     arguments.SetSslTargetNameOverride("localhost");
     return v1::AgentService::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + std::to_string(controller_->port()), grpc::SslCredentials(tls),
-        arguments));
+        "127.0.0.1:" + std::to_string(controller_->port()), grpc::SslCredentials(tls), arguments));
   }
 
   std::string NewToken(const std::string& bound_hostname = "") {
@@ -189,8 +188,7 @@ TEST_F(AgentServiceTest, EnrollIssuesAnAgentCertificateBoundToTheHost) {
   EXPECT_GT(renew_at, before + lifetime * 0.6);
   EXPECT_LT(renew_at, before + lifetime * 0.72 + absl::Seconds(5));
 
-  absl::StatusOr<store::HostRecord> host =
-      controller_->store().hosts().GetHost(response.host_id());
+  absl::StatusOr<store::HostRecord> host = controller_->store().hosts().GetHost(response.host_id());
   ASSERT_TRUE(host.ok()) << host.status();
   EXPECT_EQ(host->hostname, "web1.example.com");
   EXPECT_EQ(host->identity.certificate_sha256, certificate->Sha256Fingerprint());
@@ -223,8 +221,7 @@ TEST_F(AgentServiceTest, ExpiredTokenIsUnauthenticated) {
 TEST_F(AgentServiceTest, TokenBoundToAnotherHostIsUnauthenticated) {
   std::string key_pem;
   v1::EnrollResponse response;
-  grpc::Status status =
-      Enroll(NewToken("web1"), "web2", MakeCsr("web2", &key_pem), &response);
+  grpc::Status status = Enroll(NewToken("web1"), "web2", MakeCsr("web2", &key_pem), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
@@ -333,12 +330,10 @@ TEST_F(AgentServiceTest, SessionGetsWelcomeAndQueuedWorkAndReportsIt) {
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   v1::CompleteJobResponse complete_response;
-  status = agent.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1),
-                                   &complete_response);
+  status = agent.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1), &complete_response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(complete_response.newly_recorded());
-  status = agent.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1),
-                                   &complete_response);
+  status = agent.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1), &complete_response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_FALSE(complete_response.newly_recorded());
 
@@ -375,8 +370,7 @@ TEST_F(AgentServiceTest, StaleAttemptIsFailedPrecondition) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(status.error_message(), HasSubstr("stale"));
   v1::CompleteJobResponse complete_response;
-  status = agent.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1),
-                                   &complete_response);
+  status = agent.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1), &complete_response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
@@ -393,8 +387,7 @@ TEST_F(AgentServiceTest, AnotherHostsJobIsPermissionDenied) {
       Context().get(), StepRequest(job_id, 1, v1::STEP_OUTCOME_RUNNING), &step_response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   v1::CompleteJobResponse complete_response;
-  status = first.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1),
-                                   &complete_response);
+  status = first.stub->CompleteJob(Context().get(), CompleteRequest(job_id, 1), &complete_response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
@@ -411,17 +404,16 @@ TEST_F(AgentServiceTest, RenewedIdentityReplacesTheOldOne) {
   auto renewed = MakeStub(new_key_pem, response.client_certificate_pem());
   const std::string job_id = QueueInventoryJob(agent.host_id);
   v1::ReportStepResponse step_response;
-  status = renewed->ReportStep(Context().get(),
-                               StepRequest(job_id, 1, v1::STEP_OUTCOME_RUNNING), &step_response);
+  status = renewed->ReportStep(Context().get(), StepRequest(job_id, 1, v1::STEP_OUTCOME_RUNNING),
+                               &step_response);
   // Authenticated: the job is merely not leased yet.
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   // The superseded certificate no longer authenticates.
   auto superseded = MakeStub(agent.key_pem, agent.certificate_pem);
-  status = superseded->ReportStep(
-      Context().get(), StepRequest(job_id, 1, v1::STEP_OUTCOME_RUNNING), &step_response);
+  status = superseded->ReportStep(Context().get(), StepRequest(job_id, 1, v1::STEP_OUTCOME_RUNNING),
+                                  &step_response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
-
 
 // Opens a session for `agent` and returns after its Welcome.
 struct Session {
@@ -499,7 +491,6 @@ TEST_F(AgentServiceTest, MissingFinishedAtIsInvalidArgument) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("finished_at"));
 }
-
 
 TEST_F(AgentServiceTest, HostGoesOfflineWhenItsStreamEnds) {
   EnrolledAgent agent = EnrollAgent("web1");
