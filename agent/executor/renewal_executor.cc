@@ -19,6 +19,7 @@ constexpr char kPrepareKind[] = "prepare";
 constexpr char kDeployKind[] = "deploy";
 constexpr char kPreviousThumbprint[] = "previous_thumbprint";
 constexpr char kRollbackReason[] = "rollback_reason";
+constexpr char kCsr[] = "csr";
 
 // Deploy step indexes; rollback steps follow at 20.
 enum DeployStep {
@@ -312,6 +313,8 @@ absl::StatusOr<crypto::CertificateRequest> RenewalExecutor::RunPrepare(const Pre
               temporary_site_id, order.subject, order.dns_names, order.key_spec);
           if (!csr.ok()) return csr.status();
           request = *csr;
+          absl::Status saved = journal_.SetValue(order.job_id, order.attempt, kCsr, csr->ToDer());
+          if (!saved.ok()) return saved;
           return absl::StrCat("pending request for '", order.subject.ToString(), "' (",
                               order.key_spec.ToString(), ") on temporary site ", temporary_site_id);
         });
@@ -633,6 +636,17 @@ absl::StatusOr<std::string> RenewalExecutor::VerifyServed(
                                    root.has_value() ? " with a chain that verifies" : ""));
   }
   return absl::StrJoin(details, "; ");
+}
+
+absl::StatusOr<crypto::CertificateRequest> RenewalExecutor::PreparedRequest(std::string_view job_id,
+                                                                            int attempt) {
+  absl::StatusOr<std::optional<std::string>> der = journal_.GetValue(job_id, attempt, kCsr);
+  if (!der.ok()) return der.status();
+  if (!der->has_value()) {
+    return absl::NotFoundError(absl::StrCat("job ", std::string(job_id), " attempt ", attempt,
+                                            " has no CSR in the journal"));
+  }
+  return crypto::CertificateRequest::Parse(**der);
 }
 
 absl::StatusOr<std::vector<ResumedJob>> RenewalExecutor::ResumeUnfinished() {

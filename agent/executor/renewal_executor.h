@@ -55,6 +55,7 @@ class Clock {
 // absl::Now().
 class SystemClock : public Clock {
  public:
+  // absl::Now().
   absl::Time Now() override { return absl::Now(); }
 };
 
@@ -154,6 +155,11 @@ class RenewalExecutor {
   // thumbprint is not expected_thumbprint: nothing is touched), a job
   // already journaled (AlreadyExists) or a journal error.
   absl::StatusOr<DeployResult> Deploy(const DeployOrder& order);
+
+  // The CSR a prepare job made, as journaled by its create_pending_request
+  // step (also after a resume, so the session can send it). NotFound when the
+  // job or its CSR is not in the journal.
+  absl::StatusOr<crypto::CertificateRequest> PreparedRequest(std::string_view job_id, int attempt);
 
   // Finishes every job the journal shows running, as described above, and
   // returns what became of each. A journal error stops and is returned.

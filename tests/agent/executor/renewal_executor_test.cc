@@ -406,6 +406,10 @@ TEST_F(RenewalExecutorTest, APrepareCutShortIsFinishedAfterTheRestartWithItsPend
   EXPECT_EQ(temporary_sites, 1);
   ASSERT_EQ(inventory.pending_requests.size(), 1u);
   EXPECT_EQ(inventory.pending_requests[0].site_id, temporary_site_id);
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(crypto::CertificateRequest journaled,
+                                 executor_->PreparedRequest("prepare-1", 1));
+  EXPECT_EQ(journaled.ToDer(), inventory.pending_requests[0].request.ToDer());
+  EXPECT_THAT(executor_->PreparedRequest("deploy-9", 1), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(RenewalExecutorTest, ASiteReboundByHandDuringTheCrashIsLeftAlone) {
