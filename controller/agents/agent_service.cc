@@ -160,6 +160,58 @@ absl::StatusOr<IssuedIdentity> IssueIdentity(const FleetAuthority& authority,
   return issued;
 }
 
+// Decides what the agent must do with one job of its journal.
+v1::JobReconciliation Reconcile(store::JobStore& jobs, const std::string& host_id,
+                                const v1::JobState& state, absl::Time now,
+                                absl::Duration lease_duration) {
+  v1::JobReconciliation reconciliation;
+  reconciliation.set_job_id(state.job_id());
+  reconciliation.set_attempt(state.attempt());
+  const int64_t attempt = static_cast<int64_t>(state.attempt());
+  absl::StatusOr<store::JobRecord> job = jobs.GetJob(state.job_id());
+  if (!job.ok() || job->host_id != host_id) {
+    reconciliation.set_decision(v1::RECONCILIATION_DECISION_UNKNOWN_JOB);
+    reconciliation.set_reason("the controller does not know this job for this host");
+    return reconciliation;
+  }
+  if (job->status == store::JobStatus::kCancelled || job->cancel_requested_at.has_value()) {
+    reconciliation.set_decision(v1::RECONCILIATION_DECISION_CANCELLED);
+    reconciliation.set_reason(absl::StrCat("cancelled: ", job->cancel_reason));
+    return reconciliation;
+  }
+  if (job->attempt != attempt) {
+    reconciliation.set_decision(v1::RECONCILIATION_DECISION_SUPERSEDED);
+    reconciliation.set_reason(
+        absl::StrCat("attempt ", attempt, " is stale, current is ", job->attempt));
+    return reconciliation;
+  }
+  if (job->finished_at.has_value()) {
+    reconciliation.set_decision(v1::RECONCILIATION_DECISION_ALREADY_COMPLETED);
+    reconciliation.set_reason("the controller has this attempt's result");
+    return reconciliation;
+  }
+  absl::StatusOr<store::JobRecord> extended =
+      job->status == store::JobStatus::kRunning
+          ? jobs.ExtendLease(state.job_id(), attempt, now + lease_duration)
+          : absl::StatusOr<store::JobRecord>(
+                absl::FailedPreconditionError("the lease expired; the job is queued again"));
+  if (!extended.ok()) {
+    reconciliation.set_decision(v1::RECONCILIATION_DECISION_SUPERSEDED);
+    reconciliation.set_reason(std::string(extended.status().message()));
+    return reconciliation;
+  }
+  reconciliation.set_decision(v1::RECONCILIATION_DECISION_RESUME);
+  reconciliation.set_reason("the attempt is current; its lease is renewed");
+  v1::Lease* lease = reconciliation.mutable_lease();
+  lease->set_job_id(extended->job_id);
+  lease->set_attempt(static_cast<uint64_t>(extended->attempt));
+  if (extended->lease_granted_at)
+    SetTimestamp(*extended->lease_granted_at, lease->mutable_granted_at());
+  if (extended->lease_expires_at)
+    SetTimestamp(*extended->lease_expires_at, lease->mutable_expires_at());
+  return reconciliation;
+}
+
 }  // namespace
 
 // One agent's Connect stream. Owned by gRPC: deletes itself in OnDone.
@@ -307,6 +359,10 @@ class AgentSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::
       welcome->set_host_id(peer_.host_id);
       SetTimestamp(now, welcome->mutable_server_time());
       SetDuration(service_->options_.heartbeat_interval, welcome->mutable_heartbeat_interval());
+      for (const v1::JobState& state : hello.journal()) {
+        *welcome->add_reconciliations() = Reconcile(service_->store_.jobs(), peer_.host_id, state,
+                                                    now, service_->options_.lease_duration);
+      }
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (finishing_) return absl::OkStatus();

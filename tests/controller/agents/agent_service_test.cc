@@ -505,5 +505,66 @@ TEST_F(AgentServiceTest, HostGoesOfflineWhenItsStreamEnds) {
   EXPECT_TRUE(host->last_seen_at.has_value());
 }
 
+TEST_F(AgentServiceTest, WelcomeReconcilesTheJournal) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  EnrolledAgent other = EnrollAgent("web2");
+  store::JobStore& jobs = controller_->store().jobs();
+  const absl::Time now = absl::Now();
+  // Leased: attempt 1 is current (a journal naming attempt 7 is superseded).
+  const std::string running = QueueInventoryJob(agent.host_id);
+  ASSERT_TRUE(jobs.LeaseNextJob(agent.host_id, now, now + absl::Minutes(5)).ok());
+  // A job of another host, unknown to this agent's host.
+  const std::string other_host_job = QueueInventoryJob(other.host_id);
+
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_agent_version("0.1.0");
+  auto add_state = [&](const std::string& job_id, uint64_t attempt) {
+    v1::JobState* state = hello.mutable_hello()->add_journal();
+    state->set_job_id(job_id);
+    state->set_attempt(attempt);
+  };
+  add_state(running, 1);
+  add_state(running, 7);
+  add_state(other_host_job, 1);
+  add_state("job-00000000000000000000000000000000", 1);
+
+  auto context = Context();
+  auto stream = agent.stub->Connect(context.get());
+  ASSERT_TRUE(stream->Write(hello));
+  v1::ControllerMessage message;
+  ASSERT_TRUE(stream->Read(&message));
+  ASSERT_TRUE(message.has_welcome());
+  const auto& reconciliations = message.welcome().reconciliations();
+  ASSERT_EQ(reconciliations.size(), 4);
+  EXPECT_EQ(reconciliations[0].decision(), v1::RECONCILIATION_DECISION_RESUME);
+  EXPECT_EQ(reconciliations[0].lease().attempt(), 1u);
+  EXPECT_GT(reconciliations[0].lease().expires_at().seconds(), absl::ToUnixSeconds(now));
+  EXPECT_EQ(reconciliations[1].decision(), v1::RECONCILIATION_DECISION_SUPERSEDED);
+  EXPECT_EQ(reconciliations[2].decision(), v1::RECONCILIATION_DECISION_UNKNOWN_JOB);
+  EXPECT_EQ(reconciliations[3].decision(), v1::RECONCILIATION_DECISION_UNKNOWN_JOB);
+
+  v1::CompleteJobResponse complete_response;
+  ASSERT_TRUE(
+      agent.stub->CompleteJob(Context().get(), CompleteRequest(running, 1), &complete_response)
+          .ok());
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+
+  // After completion, a reconnect with the same journal is told it is done.
+  auto second_context = Context();
+  auto second = agent.stub->Connect(second_context.get());
+  v1::AgentMessage second_hello;
+  second_hello.mutable_hello()->add_journal()->set_job_id(running);
+  second_hello.mutable_hello()->mutable_journal(0)->set_attempt(1);
+  ASSERT_TRUE(second->Write(second_hello));
+  ASSERT_TRUE(second->Read(&message));
+  ASSERT_TRUE(message.has_welcome());
+  ASSERT_EQ(message.welcome().reconciliations_size(), 1);
+  EXPECT_EQ(message.welcome().reconciliations(0).decision(),
+            v1::RECONCILIATION_DECISION_ALREADY_COMPLETED);
+  second->WritesDone();
+  EXPECT_TRUE(second->Finish().ok());
+}
+
 }  // namespace
 }  // namespace certfleet::controller::agents
