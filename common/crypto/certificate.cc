@@ -5,6 +5,8 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 
+#include <ostream>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -194,6 +196,10 @@ bool Certificate::IsIssuedBy(const Certificate& issuer) const {
   const bool verified = X509_verify(certificate_.get(), X509_get0_pubkey(issuer.certificate_.get())) == 1;
   ClearOpenSslErrors();
   return verified;
+}
+
+std::ostream& operator<<(std::ostream& out, const Certificate& certificate) {
+  return out << "'" << certificate.SubjectText() << "' (SHA-1 " << certificate.Thumbprint() << ")";
 }
 
 bool operator==(const Certificate& a, const Certificate& b) {

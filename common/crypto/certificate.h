@@ -12,6 +12,7 @@
 #ifndef CERTFLEET_COMMON_CRYPTO_CERTIFICATE_H_
 #define CERTFLEET_COMMON_CRYPTO_CERTIFICATE_H_
 
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,10 @@ class Certificate {
 
   std::shared_ptr<X509> certificate_;
 };
+
+// Writes "'<subject>' (SHA-1 <thumbprint>)": how logs and test failures name a
+// certificate so that an operator can find it among the files they hold.
+std::ostream& operator<<(std::ostream& out, const Certificate& certificate);
 
 // Upper-case hex of `bytes`, two digits a byte, no separators.
 std::string HexUpper(std::string_view bytes);

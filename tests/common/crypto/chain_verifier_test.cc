@@ -12,12 +12,6 @@
 
 namespace certfleet::crypto {
 
-// Lets GoogleTest show certificates by subject and fingerprint in failures.
-inline void PrintTo(const Certificate& certificate, std::ostream* out) {
-  *out << "'" << certificate.SubjectText() << "' (SHA-256 " << certificate.Sha256Fingerprint()
-       << ")";
-}
-
 namespace {
 
 using ::certfleet::testing::Issued;

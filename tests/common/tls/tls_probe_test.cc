@@ -17,16 +17,6 @@
 #include "tests/support/test_pki.h"
 #include "tests/support/tls_test_server.h"
 
-namespace certfleet::crypto {
-
-// Lets GoogleTest show certificates by subject and fingerprint in failures.
-inline void PrintTo(const Certificate& certificate, std::ostream* out) {
-  *out << "'" << certificate.SubjectText() << "' (SHA-256 " << certificate.Sha256Fingerprint()
-       << ")";
-}
-
-}  // namespace certfleet::crypto
-
 namespace certfleet::tls {
 namespace {
 

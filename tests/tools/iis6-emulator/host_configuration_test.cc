@@ -12,15 +12,6 @@
 #include "tests/support/test_pki.h"
 #include "tests/tools/iis6-emulator/emulated_host.h"
 
-namespace certfleet::crypto {
-
-// Lets GoogleTest show certificates by subject and thumbprint in failures.
-inline void PrintTo(const Certificate& certificate, std::ostream* out) {
-  *out << "'" << certificate.SubjectText() << "' (" << certificate.Thumbprint() << ")";
-}
-
-}  // namespace certfleet::crypto
-
 namespace certfleet::iis6_emulator {
 namespace {
 

@@ -22,15 +22,6 @@
 #include "tests/tools/iis6-emulator/emulated_host.h"
 #include "tests/tools/iis6-emulator/emulator_process.h"
 
-namespace certfleet::crypto {
-
-// Lets GoogleTest show certificates by subject and thumbprint in failures.
-inline void PrintTo(const Certificate& certificate, std::ostream* out) {
-  *out << "'" << certificate.SubjectText() << "' (" << certificate.Thumbprint() << ")";
-}
-
-}  // namespace certfleet::crypto
-
 namespace certfleet::testing {
 namespace {
 
