@@ -39,6 +39,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
 
   controller->agent_service_ = std::make_unique<agents::AgentServiceImpl>(
       *controller->authority_, *controller->store_, options.agent_service);
+  controller->admin_service_ = std::make_unique<admin::AdminServiceImpl>(
+      *controller->authority_, *controller->store_, options.admin_service);
 
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = controller->authority_->ca_certificate().ToPem();
@@ -48,6 +50,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   builder.AddListeningPort(options.listen_address, grpc::SslServerCredentials(tls),
                            &controller->port_);
   builder.RegisterService(controller->agent_service_.get());
+  builder.RegisterService(controller->admin_service_.get());
   controller->server_ = builder.BuildAndStart();
   if (controller->server_ == nullptr || controller->port_ == 0) {
     controller->agent_service_->Shutdown();

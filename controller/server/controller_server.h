@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/admin/admin_service.h"
 #include "controller/agents/agent_service.h"
 #include "controller/identity/fleet_authority.h"
 #include "controller/store/store.h"
@@ -38,6 +39,8 @@ struct ControllerOptions {
   // Extra names for the server certificate (FleetAuthorityOptions).
   std::vector<std::string> server_names;
   agents::AgentServiceOptions agent_service;
+  // AdminService hooks (wake_renewals, request_inventory).
+  admin::AdminServiceOptions admin_service;
 };
 
 class ControllerServer {
@@ -74,6 +77,7 @@ class ControllerServer {
   std::unique_ptr<store::Store> store_;
   std::optional<FleetAuthority> authority_;
   std::unique_ptr<agents::AgentServiceImpl> agent_service_;
+  std::unique_ptr<admin::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
