@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "controller/cli/fleet_commands.h"
 #include "controller/cli/inspect_command.h"
 #include "controller/cli/probe_command.h"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   cert->require_subcommand(1);
   certfleet::cli::RegisterInspectCommand(*cert, exit_code);
   certfleet::cli::RegisterProbeCommand(*cert, exit_code);
+  certfleet::cli::RegisterFleetCommands(app, *cert, exit_code);
 
   try {
     app.parse(argc, argv);

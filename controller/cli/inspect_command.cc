@@ -103,8 +103,9 @@ void PrintCertificate(std::ostream& out, const Certificate& certificate, absl::T
   PrintField(out, "Alternative names", names.empty() ? "(none)" : absl::StrJoin(names, ", "));
   PrintField(out, "Serial", certificate.SerialHex());
   PrintField(out, "Valid from", HumanTime(certificate.NotBefore()));
-  PrintField(out, "Valid until", absl::StrCat(HumanTime(certificate.NotAfter()), " (",
-                                              ValidityNote(certificate, now), ")"));
+  PrintField(
+      out, "Valid until",
+      absl::StrCat(HumanTime(certificate.NotAfter()), " (", ValidityNote(certificate, now), ")"));
   PrintField(out, "Key", certificate.public_key().Description());
   PrintField(out, "Signature", certificate.SignatureAlgorithm());
   std::string authority = certificate.IsCertificateAuthority() ? "yes" : "no";
@@ -112,7 +113,8 @@ void PrintCertificate(std::ostream& out, const Certificate& certificate, absl::T
     absl::StrAppend(&authority, " (path length ", *path_length, ")");
   }
   PrintField(out, "CA", authority);
-  PrintField(out, "Thumbprint", absl::StrCat(certificate.Thumbprint(), " (SHA-1, IIS SSLCertHash)"));
+  PrintField(out, "Thumbprint",
+             absl::StrCat(certificate.Thumbprint(), " (SHA-1, IIS SSLCertHash)"));
   PrintField(out, "SHA-256", certificate.Sha256Fingerprint());
 }
 

@@ -39,7 +39,8 @@ absl::StatusOr<Target> ParseTarget(const std::string& text) {
   }
   if (!port_text.empty()) {
     unsigned int port = 0;
-    const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    const auto [end, error] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
         port > 65535) {
       return absl::InvalidArgumentError(
@@ -142,7 +143,8 @@ void RegisterProbeCommand(CLI::App& cert, int& exit_code) {
   probe->add_option("target", options->target, "HOST:PORT, [IPv6]:PORT, or HOST (port 443)")
       ->required();
   probe->add_option("--roots", *roots_file, "File of trusted roots (PEM, DER or PKCS#7)");
-  probe->add_option("--sni", *server_name, "Server name to send (none by default, like IIS 6 clients)");
+  probe->add_option("--sni", *server_name,
+                    "Server name to send (none by default, like IIS 6 clients)");
   probe->add_option("--expect-name", *hostname, "Name the served certificate must be valid for");
   probe->add_option("--timeout", *timeout_seconds, "Seconds for the whole probe (default 10)")
       ->check(CLI::PositiveNumber);
