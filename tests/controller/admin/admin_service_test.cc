@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -327,6 +328,13 @@ TEST_F(AdminServiceTest, UploadOfTheRightCertificateIssuesTheOrder) {
   EXPECT_EQ(order->state, store::OrderState::kIssued);
   EXPECT_EQ(order->issued_thumbprint, pki.leaf.certificate.Thumbprint());
   EXPECT_THAT(order->chain_pem, HasSubstr("BEGIN CERTIFICATE"));
+
+  v1::UploadCertificateResponse again =
+      Upload(crypto::ToPemBundle({pki.leaf.certificate, pki.intermediate.certificate}), &status);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(again.has_accepted());
+  EXPECT_TRUE(again.accepted().already_uploaded());
+  EXPECT_EQ(wakes_, 2);
 }
 
 TEST_F(AdminServiceTest, UploadOfAWrongFileIsDiagnosedAndStoresNothing) {
@@ -410,6 +418,86 @@ TEST_F(AdminServiceTest, PoliciesAreSetListedAndDeleted) {
             grpc::StatusCode::FAILED_PRECONDITION);
   remove.set_name("fast");
   EXPECT_TRUE(admin_->DeletePolicy(Context().get(), remove, &removed).ok());
+}
+
+TEST_F(AdminServiceTest, RescanQueuesAnInventoryJobWhoseStepsGetJobShows) {
+  const TestPki& pki = TestPki::Shared();
+  const std::string host_id = AddHost("web-a", pki.leaf.certificate);
+  v1::RescanHostRequest rescan;
+  rescan.set_host_id(host_id);
+  rescan.set_reason("after a manual change");
+  v1::RescanHostResponse queued;
+  ASSERT_TRUE(admin_->RescanHost(Context().get(), rescan, &queued).ok());
+  ASSERT_FALSE(queued.job_id().empty());
+
+  const absl::Time now = absl::Now();
+  absl::StatusOr<std::optional<store::JobRecord>> leased =
+      controller_->store().jobs().LeaseNextJob(host_id, now, now + absl::Minutes(5));
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  ASSERT_TRUE(leased->has_value());
+  EXPECT_EQ((*leased)->job_id, queued.job_id());
+  store::StepSubmission step;
+  step.job_id = queued.job_id();
+  step.attempt = (*leased)->attempt;
+  step.step.step = "STEP_NAME_SCAN_INVENTORY";
+  step.step.outcome = store::StepOutcome::kSucceeded;
+  step.step.started_at = now;
+  step.step.finished_at = now + absl::Seconds(1);
+  step.step.detail = "2 sites";
+  step.lease_expires_at = now + absl::Minutes(5);
+  ASSERT_TRUE(controller_->store().jobs().RecordStep(step).ok());
+
+  v1::GetJobRequest get;
+  get.set_job_id(queued.job_id());
+  v1::GetJobResponse job;
+  ASSERT_TRUE(admin_->GetJob(Context().get(), get, &job).ok());
+  EXPECT_EQ(job.job().kind(), v1::JOB_KIND_INVENTORY);
+  EXPECT_EQ(job.job().spec().inventory().reason(), "after a manual change");
+  ASSERT_THAT(job.job().attempts(), SizeIs(1));
+  ASSERT_THAT(job.job().attempts(0).steps(), SizeIs(1));
+  EXPECT_EQ(job.job().attempts(0).steps(0).step(), v1::STEP_NAME_SCAN_INVENTORY);
+  EXPECT_EQ(job.job().attempts(0).steps(0).outcome(), v1::STEP_OUTCOME_SUCCEEDED);
+  EXPECT_EQ(job.job().attempts(0).steps(0).detail(), "2 sites");
+
+  v1::ListJobsRequest list;
+  list.set_host_id(host_id);
+  v1::ListJobsResponse jobs;
+  ASSERT_TRUE(admin_->ListJobs(Context().get(), list, &jobs).ok());
+  ASSERT_THAT(jobs.jobs(), SizeIs(1));
+}
+
+TEST_F(AdminServiceTest, LabelsAndDecommissionChangeTheHostAndAreAudited) {
+  const TestPki& pki = TestPki::Shared();
+  const std::string host_id = AddHost("web-a", pki.leaf.certificate);
+  v1::SetHostLabelsRequest labels;
+  labels.set_host_id(host_id);
+  (*labels.mutable_labels())["env"] = "prod";
+  v1::SetHostLabelsResponse labelled;
+  ASSERT_TRUE(admin_->SetHostLabels(Context().get(), labels, &labelled).ok());
+  EXPECT_EQ(labelled.host().labels().at("env"), "prod");
+  (*labels.mutable_labels())["Bad Key"] = "x";
+  EXPECT_EQ(admin_->SetHostLabels(Context().get(), labels, &labelled).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  const std::string order_id = RenewNow(host_id);
+  v1::DecommissionHostRequest decommission;
+  decommission.set_host_id(host_id);
+  decommission.set_reason("retired");
+  v1::DecommissionHostResponse decommissioned;
+  ASSERT_TRUE(admin_->DecommissionHost(Context().get(), decommission, &decommissioned).ok());
+  EXPECT_EQ(decommissioned.host().state(), v1::HOST_STATE_DECOMMISSIONED);
+  absl::StatusOr<store::OrderRecord> order = controller_->store().orders().GetOrder(order_id);
+  ASSERT_TRUE(order.ok());
+  EXPECT_EQ(order->state, store::OrderState::kCancelled);
+
+  v1::ListAuditEventsResponse audit;
+  ASSERT_TRUE(admin_->ListAuditEvents(Context().get(), {}, &audit).ok());
+  ASSERT_THAT(audit.events(), SizeIs(4));
+  EXPECT_EQ(audit.events(0).action(), "DecommissionHost");
+  EXPECT_EQ(audit.events(0).target(), "host " + host_id);
+  EXPECT_EQ(audit.events(0).detail(), "retired");
+  EXPECT_EQ(audit.events(2).action(), "SetHostLabels");
+  EXPECT_FALSE(audit.events(2).succeeded());
 }
 
 TEST_F(AdminServiceTest, AgentCertificateIsRefused) {
