@@ -529,14 +529,35 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* AgentServiceIm
 }
 
 grpc::ServerUnaryReactor* AgentServiceImpl::ReportInventory(
-    grpc::CallbackServerContext* context, const v1::ReportInventoryRequest* /*request*/,
-    v1::ReportInventoryResponse* /*response*/) {
+    grpc::CallbackServerContext* context, const v1::ReportInventoryRequest* request,
+    v1::ReportInventoryResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<AgentPeer> peer =
-      AuthenticateAgent(context->auth_context().get(), authority_, store_.hosts(), absl::Now());
-  reactor->Finish(
-      ToGrpcStatus(peer.ok() ? absl::UnimplementedError("ReportInventory is not implemented yet")
-                             : peer.status()));
+  auto report = [&]() -> absl::Status {
+    const absl::Time now = absl::Now();
+    absl::StatusOr<AgentPeer> peer =
+        AuthenticateAgent(context->auth_context().get(), authority_, store_.hosts(), now);
+    if (!peer.ok()) return peer.status();
+    if (!request->has_inventory()) {
+      return absl::InvalidArgumentError("ReportInventory without an inventory");
+    }
+    absl::StatusOr<store::InventoryReport> inventory =
+        FromHostInventoryProto(peer->host_id, request->inventory(), options_.inventory_limits);
+    if (!inventory.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("inventory report of host ", peer->host_id,
+                                                     " refused: ", inventory.status().message()));
+    }
+    absl::StatusOr<store::InventoryIngestResult> result =
+        store_.inventory().IngestInventory(*inventory, now);
+    if (!result.ok()) return result.status();
+    response->set_disposition(ToInventoryDispositionProto(result->disposition));
+    response->set_stored_content_hash(result->stored_content_hash);
+    if (result->disposition == store::InventoryDisposition::kApplied &&
+        options_.on_inventory_applied) {
+      options_.on_inventory_applied(peer->host_id);
+    }
+    return absl::OkStatus();
+  };
+  reactor->Finish(ToGrpcStatus(report()));
   return reactor;
 }
 

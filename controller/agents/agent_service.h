@@ -13,6 +13,12 @@
 //   dispatch sweep: one timer thread for all sessions that also expires
 //   lapsed leases.
 //
+// - ReportInventory converts the report for the caller's own host (the
+//   report cannot name a host), refuses malformed or oversized reports with
+//   INVALID_ARGUMENT naming the problem (storing nothing), ingests it and
+//   answers with the store's disposition; an applied report calls
+//   AgentServiceOptions::on_inventory_applied.
+//
 // Thread safety: thread-safe; gRPC calls the handlers from its callback
 // threads. Shutdown must be called before the grpc::Server is shut down and
 // before this object is destroyed.
@@ -21,6 +27,7 @@
 #define CERTFLEET_CONTROLLER_AGENTS_AGENT_SERVICE_H_
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -29,6 +36,7 @@
 
 #include "absl/time/time.h"
 #include "certfleet/v1/agent.grpc.pb.h"
+#include "controller/agents/inventory_conversion.h"
 #include "controller/identity/fleet_authority.h"
 #include "controller/store/store.h"
 
@@ -41,6 +49,12 @@ struct AgentServiceOptions {
   absl::Duration lease_duration = absl::Minutes(5);
   // How often the dispatch sweep runs.
   absl::Duration sweep_interval = absl::Milliseconds(500);
+  // Called (from a gRPC thread, after the store committed) when an inventory
+  // report of `host_id` was applied, so the renewal scheduler can look at
+  // the host's certificates promptly. Must not block. May be empty.
+  std::function<void(std::string_view host_id)> on_inventory_applied;
+  // Limits on one inventory report; larger reports are refused.
+  InventoryLimits inventory_limits;
 };
 
 class AgentSession;

@@ -47,6 +47,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   tls.pem_key_cert_pairs.push_back({controller->authority_->ServerKeyPem(),
                                     controller->authority_->ServerCertificateChainPem()});
   grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.AddListeningPort(options.listen_address, grpc::SslServerCredentials(tls),
                            &controller->port_);
   builder.RegisterService(controller->agent_service_.get());

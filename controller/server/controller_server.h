@@ -38,6 +38,10 @@ struct ControllerOptions {
   std::string listen_address = "127.0.0.1:0";
   // Extra names for the server certificate (FleetAuthorityOptions).
   std::vector<std::string> server_names;
+  // Largest request the server accepts (gRPC's default is 4 MiB); an
+  // inventory report with every certificate's DER of a large host needs
+  // more. Larger messages fail with RESOURCE_EXHAUSTED.
+  int max_receive_message_bytes = 16 * 1024 * 1024;
   agents::AgentServiceOptions agent_service;
   // AdminService hooks (wake_renewals, request_inventory).
   admin::AdminServiceOptions admin_service;

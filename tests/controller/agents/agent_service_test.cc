@@ -566,5 +566,113 @@ TEST_F(AgentServiceTest, WelcomeReconcilesTheJournal) {
   EXPECT_TRUE(second->Finish().ok());
 }
 
+namespace inventory {
+
+v1::ReportInventoryRequest InventoryRequest(const std::string& content_hash) {
+  v1::ReportInventoryRequest request;
+  v1::HostInventory* inventory = request.mutable_inventory();
+  inventory->mutable_scanned_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+  inventory->set_content_hash(content_hash);
+  inventory->mutable_platform()->set_driver("iis6");
+  v1::Site* site = inventory->add_sites();
+  site->set_site_id("1");
+  site->set_name("Default Web Site");
+  site->set_state(v1::SITE_STATE_STARTED);
+  v1::Binding* binding = inventory->add_bindings();
+  binding->set_binding_id("1");
+  binding->set_site_id("1");
+  v1::Endpoint* endpoint = binding->add_secure_endpoints();
+  endpoint->set_port(443);
+  binding->set_certificate_thumbprint(std::string(40, 'A'));
+  binding->set_certificate_store(v1::CERTIFICATE_STORE_MY);
+  v1::CertificateInfo* certificate = inventory->add_certificates();
+  certificate->set_thumbprint_sha1(std::string(40, 'A'));
+  certificate->set_fingerprint_sha256(std::string(64, 'B'));
+  certificate->set_subject("CN=www.example.com");
+  certificate->mutable_subject_name()->set_common_name("www.example.com");
+  certificate->set_issuer("CN=Example CA");
+  certificate->set_serial_number("01");
+  certificate->mutable_not_before()->set_seconds(1'700'000'000);
+  certificate->mutable_not_after()->set_seconds(1'800'000'000);
+  v1::SubjectAlternativeName* name = certificate->add_subject_alternative_names();
+  name->set_kind(v1::SUBJECT_ALTERNATIVE_NAME_KIND_DNS);
+  name->set_value("www.example.com");
+  certificate->set_key_algorithm(v1::KEY_ALGORITHM_RSA);
+  certificate->set_key_bits(2048);
+  certificate->set_signature_hash(v1::SIGNATURE_HASH_SHA256);
+  certificate->set_kind(v1::CERTIFICATE_KIND_LEAF);
+  certificate->set_public_key_sha256(std::string(64, 'C'));
+  certificate->set_store(v1::CERTIFICATE_STORE_MY);
+  certificate->set_has_private_key(true);
+  return request;
+}
+
+}  // namespace inventory
+
+TEST_F(AgentServiceTest, ReportInventoryStoresTheCallersOwnHostOnly) {
+  EnrolledAgent first = EnrollAgent("web1");
+  EnrolledAgent second = EnrollAgent("web2");
+
+  v1::ReportInventoryResponse response;
+  grpc::Status status = first.stub->ReportInventory(
+      Context().get(), inventory::InventoryRequest("hash-1"), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.disposition(), v1::INVENTORY_DISPOSITION_APPLIED);
+  EXPECT_EQ(response.stored_content_hash(), "hash-1");
+
+  absl::StatusOr<std::vector<store::BindingRecord>> bindings =
+      controller_->store().inventory().ListBindings(first.host_id);
+  ASSERT_TRUE(bindings.ok()) << bindings.status();
+  ASSERT_EQ(bindings->size(), 1u);
+  EXPECT_EQ((*bindings)[0].certificate_thumbprint, std::string(40, 'A'));
+  EXPECT_EQ((*bindings)[0].site_name, "Default Web Site");
+  ASSERT_EQ((*bindings)[0].secure_endpoints.size(), 1u);
+  EXPECT_EQ((*bindings)[0].secure_endpoints[0].port, 443);
+  absl::StatusOr<std::vector<store::SiteRecord>> sites =
+      controller_->store().inventory().ListSites(first.host_id);
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  ASSERT_EQ(sites->size(), 1u);
+  EXPECT_EQ((*sites)[0].state, "started");
+
+  absl::StatusOr<std::vector<store::SiteRecord>> other_sites =
+      controller_->store().inventory().ListSites(second.host_id);
+  ASSERT_TRUE(other_sites.ok()) << other_sites.status();
+  EXPECT_TRUE(other_sites->empty());
+
+  status = first.stub->ReportInventory(Context().get(), inventory::InventoryRequest("hash-1"),
+                                       &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.disposition(), v1::INVENTORY_DISPOSITION_UNCHANGED);
+}
+
+TEST_F(AgentServiceTest, MalformedInventoryIsInvalidArgumentAndStoresNothing) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  v1::ReportInventoryRequest request = inventory::InventoryRequest("hash-1");
+  request.mutable_inventory()->mutable_bindings(0)->set_site_id("9");
+
+  v1::ReportInventoryResponse response;
+  grpc::Status status = agent.stub->ReportInventory(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("binding 1: site 9 is not in the report"));
+
+  request = inventory::InventoryRequest("hash-2");
+  request.mutable_inventory()->mutable_bindings(0)->mutable_secure_endpoints(0)->set_port(70000);
+  status = agent.stub->ReportInventory(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("port 70000"));
+
+  absl::StatusOr<std::vector<store::SiteRecord>> sites =
+      controller_->store().inventory().ListSites(agent.host_id);
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  EXPECT_TRUE(sites->empty());
+}
+
+TEST_F(AgentServiceTest, ReportInventoryWithoutClientCertificateIsUnauthenticated) {
+  v1::ReportInventoryResponse response;
+  grpc::Status status = MakeStub()->ReportInventory(
+      Context().get(), inventory::InventoryRequest("hash-1"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
 }  // namespace
 }  // namespace certfleet::controller::agents
