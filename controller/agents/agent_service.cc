@@ -321,6 +321,15 @@ class AgentSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::
     EnqueueLocked(std::move(message));
   }
 
+  // Queues `message` for the agent; false when the session is not welcomed
+  // yet or is closing. Called with the registry mutex held.
+  bool Send(v1::ControllerMessage message) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!welcomed_ || finishing_) return false;
+    EnqueueLocked(std::move(message));
+    return true;
+  }
+
   // Sends a GoAway and ends the stream with UNAVAILABLE. Called with the
   // registry mutex held.
   void Close(const std::string& reason) {
@@ -675,6 +684,15 @@ void AgentServiceImpl::NotifyJobQueued(std::string_view host_id) {
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   auto found = sessions_.find(std::string(host_id));
   if (found != sessions_.end()) found->second->OfferWork();
+}
+
+bool AgentServiceImpl::RequestInventory(std::string_view host_id, std::string_view reason) {
+  v1::ControllerMessage message;
+  message.mutable_inventory_request()->set_reason(std::string(reason));
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  auto found = sessions_.find(std::string(host_id));
+  if (found == sessions_.end()) return false;
+  return found->second->Send(std::move(message));
 }
 
 int AgentServiceImpl::SessionCount() const {

@@ -93,6 +93,11 @@ class AgentServiceImpl final : public certfleet::v1::AgentService::CallbackServi
   // sweep. Does nothing for a host without a session.
   void NotifyJobQueued(std::string_view host_id);
 
+  // Pushes an InventoryRequest with `reason` to the host's session. Returns
+  // whether it was sent: false when the host has no welcomed session (the
+  // caller may queue an inventory job instead).
+  bool RequestInventory(std::string_view host_id, std::string_view reason);
+
   // Number of open, welcomed sessions (for tests and status pages).
   int SessionCount() const;
 

@@ -674,5 +674,25 @@ TEST_F(AgentServiceTest, ReportInventoryWithoutClientCertificateIsUnauthenticate
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(AgentServiceTest, RequestInventoryReachesOnlyAConnectedSession) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  EXPECT_FALSE(controller_->agent_service().RequestInventory(agent.host_id, "operator rescan"));
+
+  Session session = OpenSession(agent);
+  // A heartbeat round trip: the Hello has been handled (session registered).
+  v1::AgentMessage heartbeat;
+  heartbeat.mutable_heartbeat();
+  ASSERT_TRUE(session.stream->Write(heartbeat));
+  v1::ControllerMessage message;
+  ASSERT_TRUE(session.stream->Read(&message));
+  ASSERT_TRUE(message.has_heartbeat_acknowledgement());
+
+  EXPECT_TRUE(controller_->agent_service().RequestInventory(agent.host_id, "operator rescan"));
+  ASSERT_TRUE(session.stream->Read(&message));
+  ASSERT_TRUE(message.has_inventory_request());
+  EXPECT_EQ(message.inventory_request().reason(), "operator rescan");
+  EXPECT_FALSE(controller_->agent_service().RequestInventory("host_unknown", "operator rescan"));
+}
+
 }  // namespace
 }  // namespace certfleet::controller::agents
