@@ -321,6 +321,31 @@ class AgentSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::
     EnqueueLocked(std::move(message));
   }
 
+  // Pushes a JobCancellation when the host's running job has a cancellation
+  // request that this session has not pushed yet. Called with the registry
+  // mutex held, from the dispatch sweep.
+  void OfferCancellation() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!welcomed_ || finishing_) return;
+    store::JobQuery query;
+    query.host_id = peer_.host_id;
+    query.statuses = {store::JobStatus::kRunning};
+    query.page.page_size = 1;
+    absl::StatusOr<store::Page<store::JobRecord>> running = service_->store_.jobs().ListJobs(query);
+    if (!running.ok() || running->items.empty()) return;
+    const store::JobRecord& job = running->items.front();
+    if (!job.cancel_requested_at.has_value()) return;
+    const std::string key = absl::StrCat(job.job_id, "#", job.attempt);
+    if (key == cancellation_sent_) return;
+    cancellation_sent_ = key;
+    v1::ControllerMessage message;
+    v1::JobCancellation* cancellation = message.mutable_job_cancellation();
+    cancellation->set_job_id(job.job_id);
+    cancellation->set_attempt(static_cast<uint64_t>(job.attempt));
+    cancellation->set_reason(job.cancel_reason);
+    EnqueueLocked(std::move(message));
+  }
+
   // Queues `message` for the agent; false when the session is not welcomed
   // yet or is closing. Called with the registry mutex held.
   bool Send(v1::ControllerMessage message) {
@@ -466,6 +491,8 @@ class AgentSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::
   std::optional<grpc::Status> pending_finish_;
   bool welcomed_ = false;
   bool registered_ = false;
+  // "job_id#attempt" of the last JobCancellation pushed.
+  std::string cancellation_sent_;
 };
 
 AgentServiceImpl::AgentServiceImpl(const FleetAuthority& authority, store::Store& store,
@@ -752,6 +779,11 @@ void AgentServiceImpl::SweepOnce() {
   absl::StatusOr<std::vector<std::string>> hosts = store_.jobs().ListHostsWithQueuedJobs(now);
   if (!hosts.ok()) return;
   for (const std::string& host_id : *hosts) NotifyJobQueued(host_id);
+  // Running jobs with a cancellation request reach a connected agent here
+  // (JobStore::CancelJob only marks them); each attempt is pushed once per
+  // session, and ReportStep answers cancellation_requested as well.
+  std::lock_guard<std::mutex> lock(sessions_mutex_);
+  for (auto& [host_id, session] : sessions_) session->OfferCancellation();
 }
 
 }  // namespace certfleet::controller::agents

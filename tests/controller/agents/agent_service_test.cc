@@ -694,5 +694,24 @@ TEST_F(AgentServiceTest, RequestInventoryReachesOnlyAConnectedSession) {
   EXPECT_FALSE(controller_->agent_service().RequestInventory("host_unknown", "operator rescan"));
 }
 
+TEST_F(AgentServiceTest, CancelledRunningJobIsPushedAsJobCancellation) {
+  EnrolledAgent agent = EnrollAgent("web1");
+  Session session = OpenSession(agent);
+  const std::string job_id = QueueInventoryJob(agent.host_id);
+  v1::ControllerMessage message;
+  ASSERT_TRUE(session.stream->Read(&message));
+  ASSERT_TRUE(message.has_job_assignment());
+  ASSERT_EQ(message.job_assignment().lease().job_id(), job_id);
+
+  ASSERT_TRUE(
+      controller_->store().jobs().CancelJob(job_id, "cancelled by alice", absl::Now()).ok());
+  // The dispatch sweep (every 200 ms here) pushes it; the read waits for it.
+  ASSERT_TRUE(session.stream->Read(&message));
+  ASSERT_TRUE(message.has_job_cancellation()) << message.DebugString();
+  EXPECT_EQ(message.job_cancellation().job_id(), job_id);
+  EXPECT_EQ(message.job_cancellation().attempt(), 1u);
+  EXPECT_EQ(message.job_cancellation().reason(), "cancelled by alice");
+}
+
 }  // namespace
 }  // namespace certfleet::controller::agents
