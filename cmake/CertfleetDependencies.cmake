@@ -10,6 +10,7 @@ find_package(absl CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 find_package(pugixml CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
 
 find_program(CERTFLEET_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
