@@ -1,7 +1,5 @@
 #include "controller/admin/admin_service.h"
 
-#include <fnmatch.h>
-
 #include <iostream>
 #include <map>
 #include <optional>
@@ -19,6 +17,8 @@
 #include "controller/identity/join_token.h"
 #include "controller/issuance/ca_product_catalogue.h"
 #include "controller/issuance/upload_matcher.h"
+#include "controller/renewal/order_steps.h"
+#include "controller/renewal/renewal_policy.h"
 
 namespace certfleet::controller::admin {
 namespace {
@@ -28,36 +28,6 @@ namespace {
 template <typename Value>
 std::string NameOf(Value value) {
   return std::string(store::ToString(value));
-}
-
-bool SelectorMatches(const store::HostSelectorRecord& selector, const store::HostRecord& host) {
-  for (const auto& [key, value] : selector.labels) {
-    auto found = host.labels.find(key);
-    if (found == host.labels.end() || found->second != value) return false;
-  }
-  if (!selector.hostname_pattern.empty() &&
-      fnmatch(selector.hostname_pattern.c_str(), host.hostname.c_str(), FNM_CASEFOLD) != 0) {
-    return false;
-  }
-  if (!selector.host_ids.empty()) {
-    bool listed = false;
-    for (const std::string& id : selector.host_ids) listed = listed || id == host.host_id;
-    if (!listed) return false;
-  }
-  return true;
-}
-
-// The policy that applies to `host`: the first (highest priority, then by
-// name) whose selector matches; "default" otherwise.
-absl::StatusOr<store::PolicyRecord> PolicyFor(store::PolicyStore& policies,
-                                              const store::HostRecord& host) {
-  absl::StatusOr<std::vector<store::PolicyRecord>> all = policies.ListPolicies();
-  if (!all.ok()) return all.status();
-  for (const store::PolicyRecord& policy : *all) {
-    if (policy.name == store::kDefaultPolicyName) continue;
-    if (SelectorMatches(policy.hosts, host)) return policy;
-  }
-  return policies.GetPolicy(store::kDefaultPolicyName);
 }
 
 OrderStage StageOf(const store::OrderRecord& order) {
@@ -195,7 +165,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetHost(grpc::CallbackServerContext*
     absl::StatusOr<std::vector<store::BindingRecord>> bindings =
         store_.inventory().ListBindings(host->host_id);
     if (!bindings.ok()) return bindings.status();
-    absl::StatusOr<store::PolicyRecord> policy = PolicyFor(store_.policies(), *host);
+    absl::StatusOr<store::PolicyRecord> policy = renewal::PolicyFor(store_.policies(), *host);
     for (const store::BindingRecord& binding : *bindings) {
       v1::BindingView* view = response->add_bindings();
       view->set_host_id(host->host_id);
@@ -557,7 +527,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RenewNow(grpc::CallbackServerContext
               " in its last inventory; check the site id (certfleetctl hosts show ", host->hostname,
               ") or rescan the host"));
         }
-        absl::StatusOr<store::PolicyRecord> policy = PolicyFor(store_.policies(), *host);
+        absl::StatusOr<store::PolicyRecord> policy = renewal::PolicyFor(store_.policies(), *host);
         if (!policy.ok()) return policy.status();
         const absl::Time now = options_.clock();
         std::vector<std::string> created;
@@ -578,25 +548,25 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RenewNow(grpc::CallbackServerContext
           order.created_by = admin.name;
           order.reason = request->reason().empty() ? absl::StrCat("renewal asked by ", admin.name)
                                                    : request->reason();
+          std::optional<store::CertificateRecord> current;
           if (!binding.certificate_thumbprint.empty()) {
             store::CertificateQuery query;
             query.host_id = host->host_id;
             query.thumbprint = binding.certificate_thumbprint;
             query.page.page_size = 1;
-            absl::StatusOr<store::Page<store::CertificateRecord>> current =
+            absl::StatusOr<store::Page<store::CertificateRecord>> found =
                 store_.inventory().ListCertificates(query);
-            if (!current.ok()) return current.status();
-            if (!current->items.empty()) {
-              order.subject = current->items.front().subject_name;
-              order.subject_alternative_names = current->items.front().subject_alternative_names;
-            }
+            if (!found.ok()) return found.status();
+            if (!found->items.empty()) current = found->items.front();
           }
-          if (order.subject.common_name.empty()) {
-            order.subject.common_name = binding.secure_endpoints.empty() ||
-                                                binding.secure_endpoints.front().host_header.empty()
-                                            ? host->hostname
-                                            : binding.secure_endpoints.front().host_header;
-          }
+          renewal::RequestedNames names = renewal::RequestedNamesFor(
+              current.has_value() ? &*current : nullptr, ToPolicyProto(*policy).subject(),
+              binding.secure_endpoints.empty() ||
+                      binding.secure_endpoints.front().host_header.empty()
+                  ? host->hostname
+                  : binding.secure_endpoints.front().host_header);
+          order.subject = std::move(names.subject);
+          order.subject_alternative_names = std::move(names.subject_alternative_names);
           v1::RenewNowResult* result = response->add_results();
           result->set_binding_id(binding.binding_id);
           absl::StatusOr<store::OrderRecord> made = store_.orders().CreateOrder(order);
