@@ -642,6 +642,7 @@ grpc::ServerUnaryReactor* AgentServiceImpl::CompleteJob(grpc::CallbackServerCont
                                                         v1::CompleteJobResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::string host_id;
+  std::optional<store::JobRecord> finished_job;
   auto complete = [&]() -> absl::Status {
     const absl::Time now = absl::Now();
     absl::StatusOr<AgentPeer> peer =
@@ -668,14 +669,24 @@ grpc::ServerUnaryReactor* AgentServiceImpl::CompleteJob(grpc::CallbackServerCont
     completion.result.finished_at = FromTimestamp(result.finished_at());
     completion.result.detail = result.SerializeAsString();
     completion.received_at = now;
+    std::optional<store::OrderTransition> order_transition;
+    if (options_.order_transition_for_result) {
+      absl::StatusOr<std::optional<store::OrderTransition>> implied =
+          options_.order_transition_for_result(*job, completion.result);
+      if (!implied.ok()) return implied.status();
+      order_transition = *std::move(implied);
+    }
     absl::StatusOr<store::JobCompletionResult> completed =
-        store_.jobs().CompleteJob(completion, std::nullopt);
+        store_.jobs().CompleteJob(completion, order_transition);
     if (!completed.ok()) return completed.status();
     response->set_newly_recorded(completed->newly_recorded);
     host_id = peer->host_id;
+    if (completed->newly_recorded) finished_job = completed->job;
     return absl::OkStatus();
   };
   reactor->Finish(ToGrpcStatus(complete()));
+  if (finished_job.has_value() && options_.on_job_completed)
+    options_.on_job_completed(*finished_job);
   // The host is free again: offer its next job.
   if (!host_id.empty()) NotifyJobQueued(host_id);
   return reactor;

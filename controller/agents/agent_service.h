@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -53,6 +54,17 @@ struct AgentServiceOptions {
   // report of `host_id` was applied, so the renewal scheduler can look at
   // the host's certificates promptly. Must not block. May be empty.
   std::function<void(std::string_view host_id)> on_inventory_applied;
+  // Called (from a gRPC thread) with a newly reported job result before it
+  // is stored: the order transition the result implies, stored in the same
+  // transaction as the job's completion (RenewalEngine's
+  // TransitionForJobResult). An error refuses the report, which the agent
+  // sends again. May be empty: no order moves.
+  std::function<absl::StatusOr<std::optional<store::OrderTransition>>(
+      const store::JobRecord& job, const store::JobResultRecord& result)>
+      order_transition_for_result;
+  // Called (from a gRPC thread, after the store committed) when a job's
+  // result was newly recorded. Must not block. May be empty.
+  std::function<void(const store::JobRecord& job)> on_job_completed;
   // Limits on one inventory report; larger reports are refused.
   InventoryLimits inventory_limits;
 };

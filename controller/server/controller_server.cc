@@ -37,10 +37,53 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
       controller->store_->hosts().MarkOfflineSeenBefore(absl::InfiniteFuture());
   if (!marked.ok()) return marked.status();
 
+  LocalCertificateAuthorityOptions local_ca = options.local_ca;
+  local_ca.data_dir = options.data_dir;
+  absl::StatusOr<std::unique_ptr<LocalCertificateAuthority>> opened =
+      LocalCertificateAuthority::OpenOrCreate(local_ca, now);
+  if (!opened.ok()) return opened.status();
+  controller->local_ca_ = *std::move(opened);
+
+  // The hooks reach the services through `server`, which outlives them.
+  ControllerServer* server = controller.get();
+  agents::AgentServiceOptions agent_options = options.agent_service;
+  admin::AdminServiceOptions admin_options = options.admin_service;
+  if (options.run_renewal_engine) {
+    renewal::RenewalEngineOptions renewal_options = options.renewal;
+    renewal_options.clock = admin_options.clock;
+    renewal_options.connectors = {controller->local_ca_.get(), &controller->manual_connector_};
+    renewal_options.job_queued = [server](std::string_view host_id) {
+      server->agent_service_->NotifyJobQueued(host_id);
+    };
+    controller->renewal_engine_ =
+        std::make_unique<renewal::RenewalEngine>(*controller->store_, renewal_options);
+    renewal::RenewalEngine* engine = controller->renewal_engine_.get();
+    auto inventory_applied = agent_options.on_inventory_applied;
+    agent_options.on_inventory_applied = [engine, inventory_applied](std::string_view host_id) {
+      engine->HostChanged(host_id);
+      if (inventory_applied) inventory_applied(host_id);
+    };
+    agent_options.order_transition_for_result = [engine](const store::JobRecord& job,
+                                                         const store::JobResultRecord& result) {
+      return engine->TransitionForJobResult(job, result);
+    };
+    agent_options.on_job_completed = [engine](const store::JobRecord& job) {
+      engine->JobCompleted(job);
+    };
+    auto wake_renewals = admin_options.wake_renewals;
+    admin_options.wake_renewals = [engine, wake_renewals] {
+      engine->Wake();
+      if (wake_renewals) wake_renewals();
+    };
+  }
+  admin_options.request_inventory = [server](std::string_view host_id, std::string_view reason) {
+    return server->RequestInventory(host_id, reason);
+  };
+
   controller->agent_service_ = std::make_unique<agents::AgentServiceImpl>(
-      *controller->authority_, *controller->store_, options.agent_service);
+      *controller->authority_, *controller->store_, agent_options);
   controller->admin_service_ = std::make_unique<admin::AdminServiceImpl>(
-      *controller->authority_, *controller->store_, options.admin_service);
+      *controller->authority_, *controller->store_, admin_options);
 
   grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   tls.pem_root_certs = controller->authority_->ca_certificate().ToPem();
@@ -58,6 +101,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address,
                                                " (address in use, or not ADDRESS:PORT)"));
   }
+  if (controller->renewal_engine_ != nullptr) controller->renewal_engine_->Start();
   return controller;
 }
 
@@ -66,11 +110,30 @@ ControllerServer::~ControllerServer() { Shutdown(); }
 void ControllerServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (renewal_engine_ != nullptr) renewal_engine_->Stop();
   if (agent_service_ != nullptr) agent_service_->Shutdown();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     server_->Wait();
   }
+}
+
+absl::StatusOr<std::string> ControllerServer::RequestInventory(std::string_view host_id,
+                                                               std::string_view reason) {
+  absl::StatusOr<store::HostRecord> host = store_->hosts().GetHost(host_id);
+  if (!host.ok()) return host.status();
+  v1::JobSpec spec;
+  spec.mutable_inventory()->set_reason(std::string(reason));
+  store::NewJob job;
+  job.host_id = host->host_id;
+  job.kind = store::JobKind::kInventory;
+  job.spec = spec.SerializeAsString();
+  job.created_at = absl::Now();
+  job.created_by = std::string(reason);
+  absl::StatusOr<store::JobRecord> created = store_->jobs().CreateJob(job, std::nullopt);
+  if (!created.ok()) return created.status();
+  agent_service_->NotifyJobQueued(host->host_id);
+  return created->job_id;
 }
 
 void ControllerServer::Wait() {

@@ -1,5 +1,8 @@
-// The certfleet controller as an object: opens the store and the fleet CA
-// in a data dir, and serves AgentService over TLS. certfleet-controller's
+// The certfleet controller as an object: opens the store, the fleet CA and
+// the local issuing CA in a data dir, serves AgentService and AdminService
+// over TLS, and runs the renewal engine with its hooks wired (inventory
+// reports and admin actions wake it; job results move orders; queued jobs
+// are offered to connected agents at once). certfleet-controller's
 // main and the integration tests both run it through this class.
 //
 // TLS: the server presents the fleet authority's server certificate and
@@ -27,6 +30,9 @@
 #include "controller/admin/admin_service.h"
 #include "controller/agents/agent_service.h"
 #include "controller/identity/fleet_authority.h"
+#include "controller/issuance/local_certificate_authority.h"
+#include "controller/issuance/manual_connector.h"
+#include "controller/renewal/renewal_engine.h"
 #include "controller/store/store.h"
 
 namespace certfleet::controller::server {
@@ -43,8 +49,17 @@ struct ControllerOptions {
   // more. Larger messages fail with RESOURCE_EXHAUSTED.
   int max_receive_message_bytes = 16 * 1024 * 1024;
   agents::AgentServiceOptions agent_service;
-  // AdminService hooks (wake_renewals, request_inventory).
+  // AdminService settings; Start fills its hooks (wake_renewals,
+  // request_inventory).
   admin::AdminServiceOptions admin_service;
+  // The local issuing CA ("local" connector); Start sets its data_dir.
+  LocalCertificateAuthorityOptions local_ca;
+  // Renewal engine settings; Start fills connectors, job_queued and clock
+  // (from admin_service.clock).
+  renewal::RenewalEngineOptions renewal;
+  // False: no engine runs (tests of the services alone drive the store
+  // themselves); orders then wait.
+  bool run_renewal_engine = true;
 };
 
 class ControllerServer {
@@ -67,10 +82,18 @@ class ControllerServer {
   const FleetAuthority& authority() const { return *authority_; }
   store::Store& store() { return *store_; }
   agents::AgentServiceImpl& agent_service() { return *agent_service_; }
+  const LocalCertificateAuthority& local_ca() const { return *local_ca_; }
+  // Null when options.run_renewal_engine was false.
+  renewal::RenewalEngine* renewal_engine() { return renewal_engine_.get(); }
 
   // Sends GoAway to every session, stops accepting calls and waits up to
   // `grace` for calls in flight. Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+  // Queues an inventory job for `host_id` (shown in the job log) and offers
+  // it to the host's agent at once; returns the job id. NotFound for an
+  // unknown host.
+  absl::StatusOr<std::string> RequestInventory(std::string_view host_id, std::string_view reason);
 
   // Blocks until the server has shut down.
   void Wait();
@@ -80,6 +103,9 @@ class ControllerServer {
 
   std::unique_ptr<store::Store> store_;
   std::optional<FleetAuthority> authority_;
+  std::unique_ptr<LocalCertificateAuthority> local_ca_;
+  ManualConnector manual_connector_;
+  std::unique_ptr<renewal::RenewalEngine> renewal_engine_;
   std::unique_ptr<agents::AgentServiceImpl> agent_service_;
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
