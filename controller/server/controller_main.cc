@@ -1,6 +1,8 @@
 // certfleet-controller: serves the fleet.
 //
 //   certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...
+//                        [--max-in-flight N] [--planning-interval 5m]
+//                        [--leaf-validity 2160h]
 //   certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]
 //
 // The first form runs until SIGTERM or SIGINT; it prints the fleet CA
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "controller/server/controller_server.h"
@@ -22,10 +25,19 @@
 namespace {
 
 namespace server = certfleet::controller::server;
+using certfleet::controller::LocalCertificateAuthority;
 
 constexpr char kUsage[] =
     "usage: certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...\n"
-    "       certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]\n";
+    "                            [--max-in-flight N] [--planning-interval 5m]\n"
+    "                            [--leaf-validity 2160h]\n"
+    "       certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]\n"
+    "\n"
+    "  --max-in-flight N        renewals in flight at once across the fleet (default 20)\n"
+    "  --planning-interval D    how often every host's certificates are checked against\n"
+    "                           the renewal policies (default 5m; inventory reports are\n"
+    "                           checked at once)\n"
+    "  --leaf-validity D        lifetime of certificates the local CA signs (default 2160h)\n";
 
 int Fail(const std::string& message) {
   std::cerr << "certfleet-controller: " << message << "\n";
@@ -83,7 +95,12 @@ int RunTokenCreate(const std::vector<std::string>& arguments) {
 
 int RunServer(const std::vector<std::string>& arguments) {
   std::vector<std::pair<std::string, std::string>> flags;
-  if (!ParseFlags(arguments, 1, {"--data-dir", "--listen", "--server-name"}, &flags)) return 2;
+  if (!ParseFlags(arguments, 1,
+                  {"--data-dir", "--listen", "--server-name", "--max-in-flight",
+                   "--planning-interval", "--leaf-validity"},
+                  &flags)) {
+    return 2;
+  }
   server::ControllerOptions options;
   options.listen_address.clear();
   for (const auto& [flag, value] : flags) {
@@ -93,6 +110,22 @@ int RunServer(const std::vector<std::string>& arguments) {
       options.listen_address = value;
     } else if (flag == "--server-name") {
       options.server_names.push_back(value);
+    } else if (flag == "--max-in-flight") {
+      if (!absl::SimpleAtoi(value, &options.renewal.maximum_in_flight) ||
+          options.renewal.maximum_in_flight < 1) {
+        return Fail(absl::StrCat("--max-in-flight: \"", value, "\" is not a positive number"));
+      }
+    } else if (flag == "--planning-interval" || flag == "--leaf-validity") {
+      absl::Duration duration;
+      if (!absl::ParseDuration(value, &duration) || duration <= absl::ZeroDuration()) {
+        return Fail(
+            absl::StrCat(flag, ": \"", value, "\" is not a positive duration such as 5m or 2160h"));
+      }
+      if (flag == "--planning-interval") {
+        options.renewal.planning_interval = duration;
+      } else {
+        options.local_ca.leaf_validity = duration;
+      }
     }
   }
   if (options.data_dir.empty()) return Fail("--data-dir is required");
@@ -111,6 +144,9 @@ int RunServer(const std::vector<std::string>& arguments) {
   if (!controller.ok()) return Fail(std::string(controller.status().message()));
   std::cout << "fleet CA fingerprint (agents pin it): "
             << (*controller)->authority().CaFingerprint() << "\n"
+            << "local CA root: "
+            << (LocalCertificateAuthority::FolderIn(options.data_dir) / "root.crt").string()
+            << " (SHA-1 " << (*controller)->local_ca().root_certificate().Thumbprint() << ")\n"
             << "listening on port " << (*controller)->port() << std::endl;
 
   int received = 0;
