@@ -623,6 +623,18 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CancelOrder(grpc::CallbackServerCont
         transition.actor = admin.name;
         absl::StatusOr<store::OrderRecord> cancelled = store_.orders().TransitionOrder(transition);
         if (!cancelled.ok()) return cancelled.status();
+        // Its jobs stop too: a queued one at once, a running one winds down
+        // (a deploy that started switching the site finishes or rolls back).
+        store::JobQuery open_jobs;
+        open_jobs.order_id = order->order_id;
+        open_jobs.statuses = {store::JobStatus::kQueued, store::JobStatus::kRunning};
+        absl::StatusOr<store::Page<store::JobRecord>> jobs = store_.jobs().ListJobs(open_jobs);
+        if (!jobs.ok()) return jobs.status();
+        for (const store::JobRecord& job : jobs->items) {
+          absl::StatusOr<store::JobRecord> stopped =
+              store_.jobs().CancelJob(job.job_id, transition.reason, transition.at);
+          if (!stopped.ok()) return stopped.status();
+        }
         absl::StatusOr<std::string> hostname = HostnameOf(cancelled->host_id);
         *response->mutable_order() = ToOrderProto(*cancelled, hostname.ok() ? *hostname : "");
         detail = absl::StrCat("was ", NameOf(order->state), ": ", transition.reason);

@@ -298,11 +298,26 @@ TEST_F(AdminServiceTest, ListOrdersFiltersByStateAndCancelCloses) {
   EXPECT_EQ(admin_->GetOrderCsr(Context().get(), csr_request, &csr).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
+  // A job of the order waits in the queue; cancelling the order stops it.
+  absl::StatusOr<store::OrderRecord> order = controller_->store().orders().GetOrder(order_id);
+  ASSERT_TRUE(order.ok());
+  store::NewJob job;
+  job.host_id = order->host_id;
+  job.order_id = order_id;
+  job.kind = store::JobKind::kPrepare;
+  job.created_at = absl::Now();
+  job.created_by = "test";
+  absl::StatusOr<store::JobRecord> queued =
+      controller_->store().jobs().CreateJob(job, std::nullopt);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+
   v1::CancelOrderRequest cancel;
   cancel.set_order_id(order_id);
   v1::CancelOrderResponse cancelled;
   ASSERT_TRUE(admin_->CancelOrder(Context().get(), cancel, &cancelled).ok());
   EXPECT_EQ(cancelled.order().state(), v1::ORDER_STATE_CANCELLED);
+  EXPECT_EQ(controller_->store().jobs().GetJob(queued->job_id)->status,
+            store::JobStatus::kCancelled);
   EXPECT_EQ(admin_->CancelOrder(Context().get(), cancel, &cancelled).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 }
