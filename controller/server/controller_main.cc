@@ -144,10 +144,11 @@ int RunServer(const std::vector<std::string>& arguments) {
   if (!controller.ok()) return Fail(std::string(controller.status().message()));
   std::cout << "fleet CA fingerprint (agents pin it): "
             << (*controller)->authority().CaFingerprint() << "\n"
+            << "listening on port " << (*controller)->port() << "\n"
             << "local CA root: "
             << (LocalCertificateAuthority::FolderIn(options.data_dir) / "root.crt").string()
-            << " (SHA-1 " << (*controller)->local_ca().root_certificate().Thumbprint() << ")\n"
-            << "listening on port " << (*controller)->port() << std::endl;
+            << " (SHA-1 " << (*controller)->local_ca().root_certificate().Thumbprint() << ")"
+            << std::endl;
 
   int received = 0;
   sigwait(&signals, &received);
