@@ -398,6 +398,24 @@ absl::StatusOr<DeployResult> RenewalExecutor::RunDeploy(const DeployOrder& order
                                .backup_path = std::nullopt});
   };
 
+  // A cancelled job stops here while the site's binding is still untouched.
+  auto stopped_on_request = [&](int next_step) -> absl::StatusOr<bool> {
+    if (!settings_.stop_requested) return false;
+    absl::StatusOr<bool> done = journal_.StepDone(job, attempt, StepName(next_step));
+    if (!done.ok()) return done.status();
+    return !*done && settings_.stop_requested(job, attempt);
+  };
+  auto stop = [&]() {
+    return Finish(order, JobState::kFailed,
+                  DeployResult{.outcome = JobOutcome::kFailed,
+                               .reason = "stopped on request before the binding was changed",
+                               .previous_thumbprint = "",
+                               .backup_path = std::nullopt});
+  };
+  absl::StatusOr<bool> stop_now = stopped_on_request(kAcceptCertificate);
+  if (!stop_now.ok()) return stop_now.status();
+  if (*stop_now) return stop();
+
   absl::StatusOr<absl::Status> result =
       step(kAcceptCertificate, [&]() -> absl::StatusOr<std::string> {
         absl::StatusOr<std::string> temporary = FindTemporarySite(order.temporary_site_name);
@@ -441,6 +459,10 @@ absl::StatusOr<DeployResult> RenewalExecutor::RunDeploy(const DeployOrder& order
   });
   if (!result.ok()) return result.status();
   if (!result->ok()) return failed(*result, "reading the current binding failed");
+
+  stop_now = stopped_on_request(kReplaceBinding);
+  if (!stop_now.ok()) return stop_now.status();
+  if (*stop_now) return stop();
 
   result = step(kReplaceBinding, [&]() -> absl::StatusOr<std::string> {
     absl::Status replaced = driver_.ReplaceBinding(order.site_id, thumbprint);

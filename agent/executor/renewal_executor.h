@@ -136,6 +136,13 @@ struct ExecutorSettings {
   absl::Duration probe_timeout = absl::Seconds(10);
   // For a backup resumed after a restart (never journaled).
   std::string backup_passphrase;
+  // Asked before a deploy starts changing the host (before
+  // accept_certificate and before replace_binding, when they are not done
+  // yet): when it answers true (the job was cancelled) the job ends kFailed
+  // with "stopped on request before the binding was changed" and the site
+  // keeps its certificate. A deploy past replace_binding always finishes or
+  // rolls back. Empty: never asked.
+  std::function<bool(std::string_view job_id, int attempt)> stop_requested;
 };
 
 class RenewalExecutor {
