@@ -1,13 +1,14 @@
 // certfleet-agent: the host-side process. Each subcommand registers itself
 // from its own file, so that this file stays a list: today the offline
-// commands for emulated IIS 6 hosts; the controller session and job journal
-// join them here.
+// commands for emulated IIS 6 hosts and `run`, the agent process that keeps a
+// session with the controller.
 
 #include <iostream>
 
 #include "CLI/CLI.hpp"
 #include "agent/cli/init_iis6_host_command.h"
 #include "agent/cli/inventory_command.h"
+#include "agent/cli/run_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"certfleet-agent: renews the TLS certificates of the web servers on this host."};
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
 
   certfleet::agent::cli::RegisterInitIis6HostCommand(app, exit_code);
   certfleet::agent::cli::RegisterInventoryCommand(app, exit_code);
+  certfleet::agent::cli::RegisterRunCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);
