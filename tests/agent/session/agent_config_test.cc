@@ -81,6 +81,16 @@ TEST(AgentConfigTest, ReadsEveryOption) {
   EXPECT_THAT(ValidateAgentConfig(config), IsOk());
 }
 
+TEST(AgentConfigTest, TheShippedExampleIsValid) {
+  const std::filesystem::path example =
+      std::filesystem::path(CERTFLEET_SOURCE_DIR) / "deploy" / "agent.example.yaml";
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(AgentConfig config, LoadAgentConfig(example, {}));
+  // What the systemd unit expects.
+  EXPECT_EQ(config.state_dir, "/var/lib/certfleet-agent");
+  EXPECT_EQ(config.iis6_host_root, "/srv/iis6-host");
+  EXPECT_EQ(config.join_token_file, "/etc/certfleet/join-token");
+}
+
 TEST(AgentConfigTest, DefaultsApplyToWhatIsNotSet) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(AgentConfig config, ParseAgentConfig("", "agent.yaml"));
   EXPECT_EQ(config.state_dir, "/var/lib/certfleet-agent");
