@@ -1027,7 +1027,7 @@ void ControllerSession::RunJob(const v1::JobAssignment& assignment) {
         result.set_outcome(v1::JOB_OUTCOME_CANCELLED);
         *result.mutable_failure() = MakeFailure(
             v1::FAILURE_CODE_CANCELLED,
-            absl::StrCat("cancelled (", finished.cancel_reason, "); the binding was not changed"),
+            absl::StrCat("cancelled before the binding was changed: ", finished.cancel_reason),
             false);
         outcome = v1::CANCELLATION_OUTCOME_STOPPED_BEFORE_CHANGES;
       }

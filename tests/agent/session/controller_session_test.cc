@@ -60,6 +60,101 @@ bool WaitUntil(const std::function<bool()>& condition) {
   return condition();
 }
 
+// Forwards every call to a real driver; a call to the gated method waits
+// until the test opens the gate, so that the test can act while a job is
+// in the middle of a step.
+class GatedDriver : public HostDriver {
+ public:
+  explicit GatedDriver(HostDriver& inner) : inner_(inner) {}
+
+  void Close(std::string method) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    gated_method_ = std::move(method);
+    open_ = false;
+    reached_ = false;
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      open_ = true;
+    }
+    wakeup_.notify_all();
+  }
+  bool Reached() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reached_;
+  }
+
+  std::string Platform() const override { return inner_.Platform(); }
+  absl::StatusOr<HostInventory> ScanInventory() override {
+    Pass("ScanInventory");
+    return inner_.ScanInventory();
+  }
+  absl::StatusOr<std::string> CreateTemporarySite(std::string_view name) override {
+    Pass("CreateTemporarySite");
+    return inner_.CreateTemporarySite(name);
+  }
+  absl::Status DeleteSite(std::string_view site_id) override {
+    Pass("DeleteSite");
+    return inner_.DeleteSite(site_id);
+  }
+  absl::StatusOr<crypto::CertificateRequest> CreatePendingRequest(
+      std::string_view site_id, const crypto::DistinguishedName& subject,
+      const std::vector<std::string>& dns_names, const crypto::KeySpec& key_spec) override {
+    Pass("CreatePendingRequest");
+    return inner_.CreatePendingRequest(site_id, subject, dns_names, key_spec);
+  }
+  absl::Status ClearPendingRequest(std::string_view site_id) override {
+    Pass("ClearPendingRequest");
+    return inner_.ClearPendingRequest(site_id);
+  }
+  absl::Status AcceptCertificate(std::string_view site_id, const crypto::Certificate& certificate,
+                                 const std::vector<crypto::Certificate>& chain) override {
+    Pass("AcceptCertificate");
+    return inner_.AcceptCertificate(site_id, certificate, chain);
+  }
+  absl::Status InstallChain(const std::vector<crypto::Certificate>& chain) override {
+    Pass("InstallChain");
+    return inner_.InstallChain(chain);
+  }
+  absl::StatusOr<std::string> ReadBinding(std::string_view site_id) override {
+    Pass("ReadBinding");
+    return inner_.ReadBinding(site_id);
+  }
+  absl::Status ReplaceBinding(std::string_view site_id, std::string_view thumbprint) override {
+    Pass("ReplaceBinding");
+    return inner_.ReplaceBinding(site_id, thumbprint);
+  }
+  absl::Status Restart() override {
+    Pass("Restart");
+    return inner_.Restart();
+  }
+  absl::StatusOr<std::vector<SiteEndpoint>> SecureEndpoints(std::string_view site_id) override {
+    Pass("SecureEndpoints");
+    return inner_.SecureEndpoints(site_id);
+  }
+  absl::StatusOr<fs::path> Backup(std::string_view site_id, std::string_view thumbprint,
+                                  const BackupOptions& options) override {
+    Pass("Backup");
+    return inner_.Backup(site_id, thumbprint, options);
+  }
+
+ private:
+  void Pass(std::string_view method) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (method != gated_method_ || open_) return;
+    reached_ = true;
+    wakeup_.wait(lock, [this] { return open_; });
+  }
+
+  HostDriver& inner_;
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  std::string gated_method_;
+  bool open_ = true;
+  bool reached_ = false;
+};
+
 class ControllerSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,6 +175,7 @@ class ControllerSessionTest : public ::testing::Test {
     iis6::Iis6DriverSettings driver_settings;
     driver_settings.host_root = options.host_root;
     CERTFLEET_ASSERT_OK_AND_ASSIGN(driver_, iis6::Iis6Driver::Open(std::move(driver_settings)));
+    gated_driver_ = std::make_unique<GatedDriver>(*driver_);
 
     config_.controller_address = "127.0.0.1:" + std::to_string(controller_->port());
     config_.controller_ca_sha256 = controller_->authority().ca_certificate().Sha256Fingerprint();
@@ -115,7 +211,7 @@ class ControllerSessionTest : public ::testing::Test {
 
   void StartAgent() {
     CERTFLEET_ASSERT_OK_AND_ASSIGN(
-        session_, ControllerSession::Create(config_, *driver_, [this](std::string_view line) {
+        session_, ControllerSession::Create(config_, *gated_driver_, [this](std::string_view line) {
           std::lock_guard<std::mutex> lock(log_mutex_);
           log_.push_back(std::string(line));
           std::cerr << "agent: " << line << "\n";
@@ -128,6 +224,31 @@ class ControllerSessionTest : public ::testing::Test {
   void StopAgent() {
     if (session_ != nullptr) session_->Stop();
     if (agent_thread_.joinable()) agent_thread_.join();
+  }
+
+  // Runs a prepare job to its end and returns the deploy spec of the
+  // certificate the test CA issues for its CSR.
+  v1::JobSpec PrepareAndIssue(crypto::Certificate* leaf) {
+    const store::JobRecord prepared = WaitForJob(QueueJob(store::JobKind::kPrepare, PrepareSpec()));
+    EXPECT_EQ(prepared.status, store::JobStatus::kSucceeded);
+    const v1::JobResult result = ResultOf(prepared);
+    absl::StatusOr<crypto::CertificateRequest> csr =
+        crypto::CertificateRequest::Parse(result.prepare().csr_pem());
+    EXPECT_THAT(csr, IsOk());
+    *leaf = testing::IssueForRequest(*csr);
+    const testing::TestPki& pki = testing::TestPki::Shared();
+    v1::JobSpec spec;
+    v1::DeployJob* deploy = spec.mutable_deploy();
+    deploy->set_site_id(site_.site_id);
+    deploy->set_binding_id(site_.site_id);
+    deploy->set_temporary_site_id(result.prepare().temporary_site_id());
+    deploy->set_certificate_pem(leaf->ToPem());
+    deploy->add_intermediate_pems(pki.intermediate.certificate.ToPem());
+    deploy->set_root_pem(pki.root.certificate.ToPem());
+    deploy->set_expected_thumbprint(leaf->Thumbprint());
+    deploy->set_previous_thumbprint(site_.thumbprint);
+    deploy->mutable_backup()->set_mode(v1::BACKUP_MODE_DISABLED);
+    return spec;
   }
 
   bool Logged(const std::string& text) {
@@ -203,6 +324,7 @@ class ControllerSessionTest : public ::testing::Test {
   iis6::EmulatedSite site_;
   std::unique_ptr<EmulatorProcess> emulator_;
   std::unique_ptr<iis6::Iis6Driver> driver_;
+  std::unique_ptr<GatedDriver> gated_driver_;
   AgentConfig config_;
   std::unique_ptr<ControllerSession> session_;
   std::thread agent_thread_;
@@ -324,6 +446,51 @@ TEST_F(ControllerSessionTest, PrepareAndDeployJobsRunAndTheirResultsReachTheCont
                                  JobJournal::Open((config_.state_dir / "journal.db").string()));
   EXPECT_THAT(journal->UnreportedJobs().value(), ::testing::IsEmpty());
   EXPECT_TRUE(journal->GetJob(deploy_id, 1).value().result_reported);
+}
+
+TEST_F(ControllerSessionTest, ACancelledDeployStopsBeforeTheBindingChanges) {
+  StartAgent();
+  crypto::Certificate leaf = testing::TestPki::Shared().leaf.certificate;
+  const v1::JobSpec spec = PrepareAndIssue(&leaf);
+  // The deploy waits in its install_chain step while it is cancelled.
+  gated_driver_->Close("InstallChain");
+  const std::string deploy_id = QueueJob(store::JobKind::kDeploy, spec);
+  ASSERT_TRUE(WaitUntil([this] { return gated_driver_->Reached(); }));
+  ASSERT_THAT(controller_->store().jobs().CancelJob(deploy_id, "cancelled by alice", absl::Now()),
+              IsOk());
+  EXPECT_TRUE(WaitUntil([&] { return Logged("the controller cancels job " + deploy_id); }));
+  gated_driver_->Open();
+
+  const store::JobRecord cancelled = WaitForJob(deploy_id);
+  EXPECT_EQ(cancelled.status, store::JobStatus::kCancelled);
+  EXPECT_EQ(ResultOf(cancelled).outcome(), v1::JOB_OUTCOME_CANCELLED);
+  // The site still has, and serves, its previous certificate.
+  EXPECT_EQ(driver_->ReadBinding(site_.site_id).value(), site_.thumbprint);
+  const tls::ProbeResult served = Served();
+  ASSERT_FALSE(served.served_chain.empty());
+  EXPECT_EQ(served.leaf().Thumbprint(), site_.thumbprint);
+}
+
+TEST_F(ControllerSessionTest, AResultTheControllerMissedIsSentAfterReconnecting) {
+  StartAgent();
+  // The prepare is in the middle of its pending-request step when the
+  // controller goes away; it finishes while the agent is disconnected.
+  gated_driver_->Close("CreatePendingRequest");
+  const std::string prepare_id = QueueJob(store::JobKind::kPrepare, PrepareSpec());
+  ASSERT_TRUE(WaitUntil([this] { return gated_driver_->Reached(); }));
+  const int port = controller_->port();
+  controller_->Shutdown(absl::Seconds(2));
+  controller_.reset();
+  gated_driver_->Open();
+  EXPECT_TRUE(WaitUntil([&] { return Logged("job " + prepare_id + " attempt 1 finished"); }));
+  EXPECT_TRUE(WaitUntil([&] { return Logged("is kept for the next session"); }));
+
+  StartController("127.0.0.1:" + std::to_string(port));
+  ASSERT_NE(controller_, nullptr);
+  const store::JobRecord prepared = WaitForJob(prepare_id);
+  EXPECT_EQ(prepared.status, store::JobStatus::kSucceeded);
+  EXPECT_TRUE(ResultOf(prepared).has_prepare());
+  EXPECT_TRUE(Logged("sending the result of job " + prepare_id));
 }
 
 TEST_F(ControllerSessionTest, JobKindsTheAgentCannotRunAreRejected) {
