@@ -497,10 +497,8 @@ ControllerSession::SessionEnd ControllerSession::RunOneSession(const AgentIdenti
     heartbeat_stop_ = false;
     last_heard_ = absl::Now();
   }
-  std::thread heartbeat([this, interval, &context, channel] {
-    HeartbeatLoop(interval, &context);
-    if (MaybeRenewIdentity(channel)) context.TryCancel();
-  });
+  std::thread heartbeat(
+      [this, interval, &context, channel] { HeartbeatLoop(interval, &context, channel); });
   v1::ControllerMessage message;
   while (stream->Read(&message)) {
     {
@@ -530,7 +528,8 @@ ControllerSession::SessionEnd ControllerSession::RunOneSession(const AgentIdenti
   return finish(reason);
 }
 
-void ControllerSession::HeartbeatLoop(absl::Duration interval, grpc::ClientContext* context) {
+void ControllerSession::HeartbeatLoop(absl::Duration interval, grpc::ClientContext* context,
+                                      const std::shared_ptr<grpc::Channel>& channel) {
   std::uniform_real_distribution<double> jitter(0.0, 0.1);
   while (true) {
     absl::Duration wait;
@@ -569,13 +568,11 @@ void ControllerSession::HeartbeatLoop(absl::Duration interval, grpc::ClientConte
       heartbeat->set_inventory_content_hash(last_inventory_hash_);
     }
     if (!Write(message)) return;
-    bool renew_due = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      const absl::Time now = absl::Now();
-      renew_due = now >= identity_renew_at_ && now >= next_renewal_try_;
+    // A renewed identity takes effect on a new stream: end this one.
+    if (MaybeRenewIdentity(channel)) {
+      context->TryCancel();
+      return;
     }
-    if (renew_due) return;  // The caller renews and reconnects.
   }
 }
 

@@ -110,7 +110,11 @@ class ControllerSession {
   void Handle(const certfleet::v1::ControllerMessage& message, SessionEnd& end);
   void HandleAssignment(const certfleet::v1::JobAssignment& assignment);
   void HandleCancellation(const certfleet::v1::JobCancellation& cancellation);
-  void HeartbeatLoop(absl::Duration interval, grpc::ClientContext* context);
+  // Sends heartbeats until the session ends; drops the session when the
+  // controller has been silent for three intervals, and renews the identity
+  // (then ends the stream) once its renew point passes.
+  void HeartbeatLoop(absl::Duration interval, grpc::ClientContext* context,
+                     const std::shared_ptr<grpc::Channel>& channel);
   // Writes on the current stream; false when there is none or it broke.
   bool Write(const certfleet::v1::AgentMessage& message);
   void SendAssignmentAcknowledgement(const std::string& job_id, uint64_t attempt,
