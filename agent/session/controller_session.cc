@@ -697,13 +697,31 @@ void ControllerSession::Reconcile(const v1::Welcome& welcome) {
       SendResult(session_journal_.get(), job_id, attempt, result);
       continue;
     }
+    if (reconciliation.decision() == v1::RECONCILIATION_DECISION_CANCELLED) {
+      // As for a JobCancellation: acknowledge, and report the attempt as
+      // cancelled, with what the host-side work had come to.
+      Log(absl::StrCat("job ", job_id, " attempt ", attempt, ": cancelled (",
+                       reconciliation.reason(), "); reporting it cancelled"));
+      SendCancellationAcknowledgement(job_id, attempt, v1::CANCELLATION_OUTCOME_ALREADY_FINISHED,
+                                      absl::StrCat("the job had ended: ", record->detail));
+      v1::JobResult result;
+      absl::StatusOr<std::optional<std::string>> stored =
+          session_journal_->GetValue(job_id, journal_attempt, kSessionResult);
+      if (stored.ok() && stored->has_value()) result.ParseFromString(**stored);
+      result.set_outcome(v1::JOB_OUTCOME_CANCELLED);
+      *result.mutable_failure() =
+          MakeFailure(v1::FAILURE_CODE_CANCELLED,
+                      absl::StrCat("cancelled while the agent was away (", reconciliation.reason(),
+                                   "); the job had ended ",
+                                   std::string(JobStateName(record->state)), ": ", record->detail),
+                      false);
+      if (!result.has_finished_at()) SetTimestamp(record->updated, result.mutable_finished_at());
+      SendResult(session_journal_.get(), job_id, attempt, result);
+      continue;
+    }
     Log(absl::StrCat("job ", job_id, " attempt ", attempt, ": ", decision, " (",
                      reconciliation.reason(), "); no longer reported"));
     (void)session_journal_->MarkResultReported(job_id, journal_attempt);
-    if (reconciliation.decision() == v1::RECONCILIATION_DECISION_CANCELLED) {
-      SendCancellationAcknowledgement(job_id, attempt, v1::CANCELLATION_OUTCOME_ALREADY_FINISHED,
-                                      absl::StrCat("the job had finished: ", record->detail));
-    }
   }
 }
 

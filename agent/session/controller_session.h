@@ -11,7 +11,8 @@
 //      version, platform, capabilities and every journaled job whose result
 //      the controller has not acknowledged; Welcome's reconciliations say
 //      what to do with each (RESUME: send the result; ALREADY_COMPLETED,
-//      SUPERSEDED, UNKNOWN_JOB, CANCELLED: stop reporting it). Heartbeats
+//      SUPERSEDED, UNKNOWN_JOB: stop reporting it; CANCELLED: acknowledge
+//      and report the attempt cancelled). Heartbeats
 //      every Welcome.heartbeat_interval (plus up to 10 % jitter) name the
 //      running job. The agent renews its identity (RenewIdentity) when its
 //      renew point passes and reconnects with the new one.

@@ -22,6 +22,7 @@
 #include "agent/drivers/iis6/iis6_driver.h"
 #include "agent/executor/job_journal.h"
 #include "agent/session/agent_identity.h"
+#include "agent/session/job_conversion.h"
 #include "certfleet/v1/jobs.pb.h"
 #include "common/crypto/certificate_reader.h"
 #include "common/crypto/certificate_request.h"
@@ -491,6 +492,99 @@ TEST_F(ControllerSessionTest, AResultTheControllerMissedIsSentAfterReconnecting)
   EXPECT_EQ(prepared.status, store::JobStatus::kSucceeded);
   EXPECT_TRUE(ResultOf(prepared).has_prepare());
   EXPECT_TRUE(Logged("sending the result of job " + prepare_id));
+}
+
+// A job the agent was running when it died: the journal shows it unfinished.
+// Before connecting, the new agent process finishes it on the host; Hello
+// carries it and Welcome's decision says whether its result is sent.
+class ControllerSessionRecoveryTest : public ControllerSessionTest {
+ protected:
+  // Enrolls, leases a prepare job as the controller would, and leaves it
+  // half done in the journal (the process "dies" after the temporary site
+  // was created). Returns the job id.
+  std::string LeaveAnInterruptedPrepare() {
+    absl::StatusOr<AgentIdentity> identity =
+        LoadOrEnroll(config_, v1::Platform(), v1::HostCapabilities(), {});
+    EXPECT_THAT(identity, IsOk());
+    host_id_ = identity->host_id;
+    store::NewJob job;
+    job.host_id = host_id_;
+    job.kind = store::JobKind::kPrepare;
+    job.spec = PrepareSpec().SerializeAsString();
+    job.created_at = absl::Now();
+    job.created_by = "controller_session_test";
+    absl::StatusOr<store::JobRecord> created =
+        controller_->store().jobs().CreateJob(job, std::nullopt);
+    EXPECT_THAT(created, IsOk());
+    absl::StatusOr<std::optional<store::JobRecord>> leased =
+        controller_->store().jobs().LeaseNextJob(host_id_, absl::Now(),
+                                                 absl::Now() + absl::Minutes(5));
+    EXPECT_TRUE(leased.ok() && leased->has_value());
+
+    struct Crash {};
+    class CrashingDriver : public GatedDriver {
+     public:
+      using GatedDriver::GatedDriver;
+      absl::StatusOr<std::string> CreateTemporarySite(std::string_view name) override {
+        absl::StatusOr<std::string> created = GatedDriver::CreateTemporarySite(name);
+        throw Crash{};
+        return created;
+      }
+    };
+    CrashingDriver crashing(*driver_);
+    absl::StatusOr<std::unique_ptr<JobJournal>> journal =
+        JobJournal::Open((config_.state_dir / "journal.db").string());
+    EXPECT_THAT(journal, IsOk());
+    class NoReporter : public StepReporter {
+      void StepStarted(const StepReport&) override {}
+      void StepFinished(const StepReport&) override {}
+    } reporter;
+    SystemClock clock;
+    RenewalExecutor executor(crashing, **journal, reporter, clock);
+    absl::StatusOr<PrepareOrder> order =
+        ToPrepareOrder(created->job_id, 1, PrepareSpec().prepare());
+    EXPECT_THAT(order, IsOk());
+    EXPECT_THROW(executor.Prepare(*order).IgnoreError(), Crash);
+    EXPECT_EQ((*journal)->UnfinishedJobs().value().size(), 1u);
+    return created->job_id;
+  }
+
+  int TemporarySites() {
+    absl::StatusOr<HostInventory> inventory = driver_->ScanInventory();
+    EXPECT_THAT(inventory, IsOk());
+    int count = 0;
+    for (const SiteInfo& site : inventory->sites) count += site.name == kTemporarySiteName;
+    return count;
+  }
+};
+
+TEST_F(ControllerSessionRecoveryTest, AnInterruptedJobIsFinishedAndItsResultSent) {
+  const std::string job_id = LeaveAnInterruptedPrepare();
+  StartAgent();
+  const store::JobRecord finished = WaitForJob(job_id);
+  EXPECT_EQ(finished.status, store::JobStatus::kSucceeded);
+  const v1::JobResult result = ResultOf(finished);
+  ASSERT_TRUE(result.has_prepare());
+  EXPECT_FALSE(result.prepare().csr_pem().empty());
+  EXPECT_FALSE(result.prepare().temporary_site_id().empty());
+  EXPECT_EQ(TemporarySites(), 1);
+  EXPECT_TRUE(Logged("resumed job " + job_id));
+}
+
+TEST_F(ControllerSessionRecoveryTest, AnInterruptedJobCancelledMeanwhileIsReportedCancelled) {
+  const std::string job_id = LeaveAnInterruptedPrepare();
+  ASSERT_THAT(controller_->store().jobs().CancelJob(job_id, "order cancelled", absl::Now()),
+              IsOk());
+  StartAgent();
+  EXPECT_TRUE(WaitUntil([&] { return Logged("job " + job_id + " attempt 1: cancelled"); }));
+  const store::JobRecord finished = WaitForJob(job_id);
+  EXPECT_EQ(finished.status, store::JobStatus::kCancelled);
+  EXPECT_EQ(ResultOf(finished).failure().code(), v1::FAILURE_CODE_CANCELLED);
+  StopAgent();
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<JobJournal> journal,
+                                 JobJournal::Open((config_.state_dir / "journal.db").string()));
+  EXPECT_THAT(journal->UnreportedJobs().value(), ::testing::IsEmpty());
+  EXPECT_TRUE(journal->GetJob(job_id, 1).value().result_reported);
 }
 
 TEST_F(ControllerSessionTest, JobKindsTheAgentCannotRunAreRejected) {
