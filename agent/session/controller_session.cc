@@ -242,6 +242,8 @@ ControllerSession::ControllerSession(AgentConfig config, HostDriver& driver, Eve
       backup_passphrase_(std::move(backup_passphrase)),
       platform_(DescribePlatform(driver)),
       capabilities_(DescribeCapabilities(driver)),
+      backoff_(config_.reconnect_initial_backoff, config_.reconnect_max_backoff,
+               std::random_device{}()),
       random_(std::random_device{}()) {
   reporter_ = std::make_unique<Reporter>(*this);
   ExecutorSettings settings;
@@ -300,12 +302,7 @@ bool ControllerSession::WaitFor(absl::Duration delay) {
 
 absl::Duration ControllerSession::NextBackoff() {
   std::lock_guard<std::mutex> lock(mutex_);
-  const double factor = std::pow(2.0, std::min(backoff_attempt_, 30));
-  ++backoff_attempt_;
-  const absl::Duration ceiling =
-      std::min(config_.reconnect_max_backoff, config_.reconnect_initial_backoff * factor);
-  std::uniform_real_distribution<double> fraction(0.0, 1.0);
-  return ceiling * fraction(random_);
+  return backoff_.Next();
 }
 
 std::shared_ptr<v1::AgentService::Stub> ControllerSession::CurrentStub() {
@@ -370,7 +367,7 @@ absl::Status ControllerSession::Run() {
     } else {
       if (end.welcomed && end.lasted >= config_.healthy_session) {
         std::lock_guard<std::mutex> lock(mutex_);
-        backoff_attempt_ = 0;
+        backoff_.Reset();
       }
       delay = NextBackoff();
     }

@@ -55,6 +55,7 @@
 #include "agent/session/agent_config.h"
 #include "agent/session/agent_identity.h"
 #include "agent/session/enrollment.h"
+#include "agent/session/reconnect_backoff.h"
 #include "certfleet/v1/agent.grpc.pb.h"
 
 namespace certfleet::agent::session {
@@ -178,7 +179,7 @@ class ControllerSession {
   bool identity_renewed_ = false;
   int welcomed_sessions_ = 0;
   std::string last_inventory_hash_;
-  int backoff_attempt_ = 0;
+  ReconnectBackoff backoff_;
   std::mt19937_64 random_;
 
   // The stream, for writers other than the session thread.
