@@ -405,7 +405,9 @@ ControllerSession::SessionEnd ControllerSession::RunOneSession(const AgentIdenti
   std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>> stream =
       stub->Connect(&context);
 
-  auto finish = [&](std::string why) {
+  // Ends the stream; `cancel` when the stream may still be open (a protocol
+  // error), otherwise Finish returns the controller's own status.
+  auto finish = [&](std::string why, bool cancel = false) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       current_context_ = nullptr;
@@ -415,7 +417,7 @@ ControllerSession::SessionEnd ControllerSession::RunOneSession(const AgentIdenti
       std::lock_guard<std::mutex> lock(write_mutex_);
       stream_ = nullptr;
     }
-    context.TryCancel();
+    if (cancel) context.TryCancel();
     grpc::Status status = stream->Finish();
     if (why.empty()) {
       why = status.ok()
@@ -446,7 +448,7 @@ ControllerSession::SessionEnd ControllerSession::RunOneSession(const AgentIdenti
   v1::ControllerMessage first;
   if (!stream->Read(&first)) return finish("");
   if (!first.has_welcome()) {
-    return finish("the controller did not answer Hello with a Welcome");
+    return finish("the controller did not answer Hello with a Welcome", /*cancel=*/true);
   }
   const v1::Welcome& welcome = first.welcome();
   end.welcomed = true;

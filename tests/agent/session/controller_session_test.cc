@@ -7,6 +7,7 @@
 
 #include "agent/session/controller_session.h"
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -217,7 +218,10 @@ class ControllerSessionTest : public ::testing::Test {
           log_.push_back(std::string(line));
           std::cerr << "agent: " << line << "\n";
         }));
-    agent_thread_ = std::thread([this] { run_status_ = session_->Run(); });
+    agent_thread_ = std::thread([this] {
+      run_status_ = session_->Run();
+      run_returned_ = true;
+    });
     ASSERT_TRUE(WaitUntil([this] { return session_->welcomed_sessions() >= 1; }));
     host_id_ = session_->host_id();
   }
@@ -330,6 +334,7 @@ class ControllerSessionTest : public ::testing::Test {
   std::unique_ptr<ControllerSession> session_;
   std::thread agent_thread_;
   absl::Status run_status_;
+  std::atomic<bool> run_returned_ = false;
   std::string host_id_;
   std::mutex log_mutex_;
   std::vector<std::string> log_;
@@ -614,6 +619,16 @@ TEST_F(ControllerSessionTest, TheAgentReconnectsByItselfAfterAControllerRestart)
     return host.ok() && host->online;
   }));
   EXPECT_TRUE(Logged("controller is going away"));
+}
+
+TEST_F(ControllerSessionTest, ADecommissionedHostStopsTheAgentWithTheReason) {
+  StartAgent();
+  ASSERT_THAT(controller_->store().hosts().DecommissionHost(host_id_, "retired", absl::Now()),
+              IsOk());
+  ASSERT_TRUE(WaitUntil([this] { return run_returned_.load(); }));
+  agent_thread_.join();
+  EXPECT_THAT(run_status_, testing::StatusIs(absl::StatusCode::kPermissionDenied,
+                                             HasSubstr("refuses this agent's identity")));
 }
 
 TEST_F(ControllerSessionTest, AnIdentityPastItsRenewPointIsRenewedAndUsed) {
