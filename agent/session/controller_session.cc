@@ -444,9 +444,36 @@ ControllerSession::SessionEnd ControllerSession::RunOneSession(const AgentIdenti
     return end;
   };
 
-  if (!stream->Write(BuildHello())) return finish("");
+  // A controller that accepts the stream but never answers Hello must not
+  // hold the agent forever: after rpc_timeout the stream is cancelled.
   v1::ControllerMessage first;
-  if (!stream->Read(&first)) return finish("");
+  bool answered = false;
+  bool timed_out = false;
+  {
+    std::mutex welcome_mutex;
+    std::condition_variable welcome_wakeup;
+    bool welcome_done = false;
+    std::thread watchdog([&] {
+      std::unique_lock<std::mutex> lock(welcome_mutex);
+      if (!welcome_wakeup.wait_for(lock, absl::ToChronoMilliseconds(config_.rpc_timeout),
+                                   [&] { return welcome_done; })) {
+        timed_out = true;
+        context.TryCancel();
+      }
+    });
+    answered = stream->Write(BuildHello()) && stream->Read(&first);
+    {
+      std::lock_guard<std::mutex> lock(welcome_mutex);
+      welcome_done = true;
+    }
+    welcome_wakeup.notify_all();
+    watchdog.join();
+  }
+  if (!answered) {
+    return finish(timed_out ? absl::StrCat("the controller did not answer Hello within ",
+                                           Seconds(config_.rpc_timeout))
+                            : "");
+  }
   if (!first.has_welcome()) {
     return finish("the controller did not answer Hello with a Welcome", /*cancel=*/true);
   }
