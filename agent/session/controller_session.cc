@@ -14,6 +14,7 @@
 #include "agent/session/inventory_report.h"
 #include "agent/session/job_conversion.h"
 #include "common/io/file.h"
+#include "common/tls/tls_probe.h"
 
 namespace certfleet::agent::session {
 
@@ -96,6 +97,54 @@ bool SameThumbprint(std::string_view a, std::string_view b) {
 bool FinalRefusal(grpc::StatusCode code) {
   return code == grpc::StatusCode::FAILED_PRECONDITION || code == grpc::StatusCode::NOT_FOUND ||
          code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::INVALID_ARGUMENT;
+}
+
+// What each secure endpoint of `site_id` serves now, as the verify step
+// saw it (one handshake each, after the executor's own verification).
+std::vector<v1::ProbeResult> ProbeEndpoints(HostDriver& driver, const std::string& site_id,
+                                            const std::string& expected_thumbprint,
+                                            const crypto::Certificate& root,
+                                            absl::Duration timeout) {
+  std::vector<v1::ProbeResult> results;
+  absl::StatusOr<std::vector<SiteEndpoint>> endpoints = driver.SecureEndpoints(site_id);
+  if (!endpoints.ok()) return results;
+  for (const SiteEndpoint& endpoint : *endpoints) {
+    v1::ProbeResult result;
+    result.set_address(absl::StrCat(endpoint.address, ":", endpoint.port));
+    result.set_expected_thumbprint(expected_thumbprint);
+    const absl::Time started = absl::Now();
+    SetTimestamp(started, result.mutable_probed_at());
+    tls::ProbeOptions options;
+    options.host = endpoint.address;
+    options.port = endpoint.port;
+    options.timeout = timeout;
+    options.trusted_roots = {root};
+    absl::StatusOr<tls::ProbeResult> probe = tls::ProbeTls(options);
+    if (probe.ok() && !probe->served_chain.empty()) {
+      result.set_handshake_completed(true);
+      result.set_tls_version(probe->protocol);
+      result.set_cipher(probe->cipher);
+      for (const crypto::Certificate& certificate : probe->served_chain) {
+        *result.add_served_chain() = ToCertificateInfo(certificate);
+      }
+      result.set_served_thumbprint(probe->leaf().Thumbprint());
+      result.set_thumbprint_matches(
+          SameThumbprint(probe->leaf().Thumbprint(), expected_thumbprint));
+      result.set_chain_complete(probe->verification.problem !=
+                                crypto::ChainProblem::kMissingIntermediate);
+      result.set_chain_verifies(probe->verification.ok());
+      result.set_problem(probe->verification.reason);
+    } else {
+      result.set_problem(probe.ok() ? "the server sent no certificate"
+                                    : std::string(probe.status().message()));
+    }
+    const absl::Duration elapsed = absl::Now() - started;
+    result.mutable_elapsed()->set_seconds(absl::ToInt64Seconds(elapsed));
+    result.mutable_elapsed()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(elapsed % absl::Seconds(1))));
+    results.push_back(std::move(result));
+  }
+  return results;
 }
 
 }  // namespace
@@ -1216,6 +1265,11 @@ v1::JobResult ControllerSession::RunDeploy(const std::string& job_id, int attemp
     case JobOutcome::kSucceeded:
       result.set_outcome(v1::JOB_OUTCOME_SUCCEEDED);
       detail->set_restarted(true);
+      for (v1::ProbeResult& probe :
+           ProbeEndpoints(driver_, job.site_id(), order->expected_thumbprint, order->trusted_root,
+                          config_.verify_timeout)) {
+        *detail->add_verification() = std::move(probe);
+      }
       if (deployed->backup_path.has_value()) {
         v1::BackupRecord* record = detail->mutable_backup();
         record->set_path(deployed->backup_path->string());
@@ -1238,6 +1292,11 @@ v1::JobResult ControllerSession::RunDeploy(const std::string& job_id, int attemp
       detail->set_restarted(true);
       detail->mutable_rollback()->set_reason(deployed->reason);
       detail->mutable_rollback()->set_restored_thumbprint(deployed->previous_thumbprint);
+      for (v1::ProbeResult& probe :
+           ProbeEndpoints(driver_, job.site_id(), deployed->previous_thumbprint,
+                          order->trusted_root, config_.verify_timeout)) {
+        *detail->mutable_rollback()->add_verification() = std::move(probe);
+      }
       *result.mutable_failure() =
           MakeFailure(v1::FAILURE_CODE_VERIFICATION_FAILED, deployed->reason, true);
       break;

@@ -439,6 +439,13 @@ TEST_F(ControllerSessionTest, PrepareAndDeployJobsRunAndTheirResultsReachTheCont
   const v1::JobResult deploy_result = ResultOf(deployed);
   EXPECT_EQ(deploy_result.deploy().bound_thumbprint(), leaf.Thumbprint());
   EXPECT_EQ(deploy_result.deploy().previous_thumbprint(), site_.thumbprint);
+  // What the verification saw on the site's endpoint travels with the result.
+  ASSERT_EQ(deploy_result.deploy().verification_size(), 1);
+  const v1::ProbeResult& verification = deploy_result.deploy().verification(0);
+  EXPECT_EQ(verification.address(), "127.0.0.2:" + std::to_string(site_.https_port));
+  EXPECT_EQ(verification.served_thumbprint(), leaf.Thumbprint());
+  EXPECT_TRUE(verification.thumbprint_matches());
+  EXPECT_TRUE(verification.chain_verifies()) << verification.problem();
 
   // Verified by a handshake: the site serves the new leaf with its chain.
   const tls::ProbeResult served = Served();
