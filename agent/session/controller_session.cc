@@ -472,7 +472,8 @@ ControllerSession::SessionEnd ControllerSession::RunOneSession(const AgentIdenti
       why = status.ok()
                 ? "the controller ended the session"
                 : absl::StrCat(
-                      "the session ended: ", status.error_message(), " (",
+                      end.welcomed ? "the session ended: " : "no session: ", status.error_message(),
+                      " (",
                       absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
                       ")");
     }
