@@ -100,8 +100,10 @@ absl::Status Emulator::Initialize() {
   }
   if (absl::Status locked = LockHostRoot(); !locked.ok()) return locked;
 
-  absl::StatusOr<HostConfiguration> configuration =
-      LoadHostConfiguration(layout_, LoadOptions{.address_override = options_.address});
+  absl::StatusOr<HostConfiguration> configuration = LoadHostConfiguration(
+      layout_,
+      LoadOptions{.address_override = options_.address,
+                  .withheld_intermediate_subject = options_.withheld_intermediate_subject});
   if (!configuration.ok()) {
     return absl::Status(configuration.status().code(),
                         absl::StrCat("cannot start: ", configuration.status().message()));
@@ -258,8 +260,10 @@ void Emulator::CloseListener(const EndpointKey& key) {
 
 void Emulator::Reload(std::string_view reason) {
   log_.Write(absl::StrCat("reloading (", std::string(reason), ")"));
-  absl::StatusOr<HostConfiguration> configuration =
-      LoadHostConfiguration(layout_, LoadOptions{.address_override = options_.address});
+  absl::StatusOr<HostConfiguration> configuration = LoadHostConfiguration(
+      layout_,
+      LoadOptions{.address_override = options_.address,
+                  .withheld_intermediate_subject = options_.withheld_intermediate_subject});
   if (configuration.ok()) {
     ApplyConfiguration(*configuration);
   } else {

@@ -60,6 +60,8 @@ struct EmulatorOptions {
   std::filesystem::path host_root;
   // Overrides emulation.conf's address for "All Unassigned" bindings.
   std::optional<std::string> address;
+  // LoadOptions::withheld_intermediate_subject (fault injection).
+  std::string withheld_intermediate_subject;
   TlsVersion maximum_tls_version = TlsVersion::kTls12;
   // Accepting pauses while this many connections are open.
   int maximum_connections = 256;

@@ -316,7 +316,18 @@ absl::StatusOr<HostConfiguration> LoadHostConfiguration(const HostLayout& layout
   absl::StatusOr<iis6::MetaBase> metabase = iis6::MetaBase::Load(layout.MetaBaseFile());
   if (!metabase.ok()) return metabase.status();
 
-  const StoreContents authorities = ReadStore(layout.StoreFolder("CA"), configuration.problems);
+  StoreContents authorities = ReadStore(layout.StoreFolder("CA"), configuration.problems);
+  if (!options.withheld_intermediate_subject.empty()) {
+    std::erase_if(authorities.certificates, [&](const crypto::Certificate& certificate) {
+      const bool withheld =
+          absl::StrContains(certificate.SubjectText(), options.withheld_intermediate_subject);
+      if (withheld) {
+        configuration.problems.push_back(absl::StrCat("fault injection: CA certificate '",
+                                                      certificate.SubjectText(), "' is withheld"));
+      }
+      return withheld;
+    });
+  }
   EndpointTable table;
   for (const iis6::Site& site : metabase->Sites()) {
     if (!site.auto_start) {

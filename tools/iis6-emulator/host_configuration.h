@@ -100,6 +100,11 @@ struct HostConfiguration {
 struct LoadOptions {
   // Replaces emulation.conf's address when set (the --address flag).
   std::optional<std::string> address_override;
+  // Fault injection (the --withhold-intermediate flag): CA-store
+  // certificates whose subject contains this text are never sent, as if IIS
+  // could not use them, so that a renewed site serves an incomplete chain.
+  // Empty: none withheld.
+  std::string withheld_intermediate_subject = {};
 };
 
 // Reads emulation.conf (optional), inetsrv/MetaBase.xml and the stores.

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::string maximum_tls = "1.2";
   int maximum_connections = 256;
   int idle_timeout_seconds = 30;
+  std::string withheld_intermediate;
   app.add_option("--host-root", host_root, "The emulated host's root folder")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
                  "Seconds a connection may stay idle before it is closed")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  app.add_option("--withhold-intermediate", withheld_intermediate,
+                 "Fault injection for tests: never send a CA-store certificate whose subject "
+                 "contains this text, so renewed sites serve an incomplete chain");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -77,6 +81,7 @@ int main(int argc, char** argv) {
   emulator::EmulatorOptions options;
   options.host_root = host_root;
   options.address = address;
+  options.withheld_intermediate_subject = withheld_intermediate;
   options.maximum_tls_version = *emulator::ParseTlsVersion(maximum_tls);
   options.maximum_connections = maximum_connections;
   options.idle_timeout = absl::Seconds(idle_timeout_seconds);

@@ -104,6 +104,22 @@ TEST_F(Iis6EmulatorBinaryTest, WithoutTheIntermediateInCaTheChainOnTheWireIsInco
       << result.verification.reason;
 }
 
+TEST_F(Iis6EmulatorBinaryTest, AWithheldIntermediateIsNotSentThoughItIsInCa) {
+  const std::string thumbprint = host_.InstallPersonal(pki_.leaf);
+  host_.InstallIntermediate(pki_.intermediate.certificate);
+  const std::uint16_t port = FreePort();
+  host_.WriteMetaBase({DefaultSite(port, thumbprint)});
+  const std::string subject = pki_.intermediate.certificate.Subject().common_name;
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(
+      auto emulator,
+      EmulatorProcess::Start(host_.root(), LogFile(), {"--withhold-intermediate", subject}));
+
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(const tls::ProbeResult result, Probe(port));
+  EXPECT_THAT(result.served_chain, ElementsAre(pki_.leaf.certificate));
+  EXPECT_EQ(result.verification.problem, crypto::ChainProblem::kMissingIntermediate);
+  EXPECT_THAT(emulator->Log(), HasSubstr("is withheld"));
+}
+
 TEST_F(Iis6EmulatorBinaryTest, AfterSighupTheNewlyBoundCertificateIsServed) {
   const Issued renewed = pki_.IssueLeaf("renewed.example.test");
   const std::string old_thumbprint = host_.InstallPersonal(pki_.leaf);
