@@ -91,7 +91,11 @@ absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_
                                  mode_t mode) {
   const std::filesystem::path folder =
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::string temporary = (folder / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  // Appended piece by piece: GCC 12 at -O3 misreports `"." + string + ...`
+  // as an overlapping memcpy (-Wrestrict, GCC bug 105329).
+  std::string name = ".";
+  name.append(path.filename().string()).append(".tmp-XXXXXX");
+  std::string temporary = (folder / name).string();
   FileDescriptor file(::mkstemp(temporary.data()));
   if (file.get() < 0) return ErrnoStatus("cannot create a temporary file in", folder);
   const std::filesystem::path temporary_path(temporary);
