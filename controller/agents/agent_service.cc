@@ -447,7 +447,11 @@ class AgentSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::
       if (acknowledgement.decision() != v1::ASSIGNMENT_DECISION_ACCEPTED) {
         absl::StatusOr<store::JobRecord> job =
             service_->store_.jobs().GetJob(acknowledgement.job_id());
-        if (job.ok() && job->host_id == peer_.host_id) {
+        if (job.ok() && job->host_id == peer_.host_id &&
+            acknowledgement.decision() == v1::ASSIGNMENT_DECISION_REJECTED_UNSUPPORTED) {
+          service_->FailUnsupportedJob(*job, static_cast<int64_t>(acknowledgement.attempt()),
+                                       acknowledgement.reason(), now);
+        } else if (job.ok() && job->host_id == peer_.host_id) {
           (void)service_->store_.jobs().ReleaseLease(
               acknowledgement.job_id(), static_cast<int64_t>(acknowledgement.attempt()), now,
               absl::StrCat("agent rejected the assignment (",
@@ -716,6 +720,37 @@ grpc::ServerUnaryReactor* AgentServiceImpl::RenewIdentity(grpc::CallbackServerCo
   };
   reactor->Finish(ToGrpcStatus(renew()));
   return reactor;
+}
+
+void AgentServiceImpl::FailUnsupportedJob(const store::JobRecord& job, int64_t attempt,
+                                          std::string_view reason, absl::Time now) {
+  v1::JobResult result;
+  result.set_outcome(v1::JOB_OUTCOME_FAILED);
+  v1::Failure* failure = result.mutable_failure();
+  failure->set_code(v1::FAILURE_CODE_UNSUPPORTED_BY_PLATFORM);
+  failure->set_message(absl::StrCat("the agent cannot run ", std::string(store::ToString(job.kind)),
+                                    " jobs", reason.empty() ? "" : ": ", std::string(reason)));
+  failure->set_retryable(false);
+  SetTimestamp(now, result.mutable_finished_at());
+  store::JobCompletion completion;
+  completion.job_id = job.job_id;
+  completion.attempt = attempt;
+  completion.result.outcome = store::JobOutcome::kFailed;
+  completion.result.failure = ToFailureRecord(true, *failure);
+  completion.result.finished_at = now;
+  completion.result.detail = result.SerializeAsString();
+  completion.received_at = now;
+  std::optional<store::OrderTransition> order_transition;
+  if (options_.order_transition_for_result) {
+    absl::StatusOr<std::optional<store::OrderTransition>> implied =
+        options_.order_transition_for_result(job, completion.result);
+    if (implied.ok()) order_transition = *std::move(implied);
+  }
+  absl::StatusOr<store::JobCompletionResult> completed =
+      store_.jobs().CompleteJob(completion, order_transition);
+  if (completed.ok() && completed->newly_recorded && options_.on_job_completed) {
+    options_.on_job_completed(completed->job);
+  }
 }
 
 void AgentServiceImpl::NotifyJobQueued(std::string_view host_id) {

@@ -129,6 +129,12 @@ class AgentServiceImpl final : public certfleet::v1::AgentService::CallbackServi
   void SweepLoop();
   void SweepOnce();
 
+  // Ends attempt `attempt` of `job`, which the agent said it cannot run, as
+  // failed (not retryable), moving its order on like any result; offering it
+  // again would only be refused again.
+  void FailUnsupportedJob(const store::JobRecord& job, int64_t attempt, std::string_view reason,
+                          absl::Time now);
+
   const FleetAuthority& authority_;
   store::Store& store_;
   const AgentServiceOptions options_;

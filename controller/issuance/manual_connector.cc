@@ -26,7 +26,7 @@ std::string ManualConnector::Instructions(const IssuanceRequest& request) {
   const std::string product =
       request.ca_product.empty() ? "" : absl::StrCat(" as product '", request.ca_product, "'");
   return absl::StrCat("order ", request.order_id, where,
-                      " waits for an operator: run `certfleetctl order csr ", request.order_id,
+                      " waits for an operator: run `certfleetctl orders csr ", request.order_id,
                       "` to print its CSR, submit it at the CA's portal", product,
                       ", then run `certfleetctl cert upload FILE` with the certificate the CA "
                       "returns (PEM, DER or PKCS#7; the order is found by its key)");

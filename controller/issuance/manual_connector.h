@@ -1,5 +1,5 @@
 // The "manual" issuance connector: the order waits for a person. The operator
-// prints the CSR with `certfleetctl order csr ORDER`, submits it at the CA's
+// prints the CSR with `certfleetctl orders csr ORDER`, submits it at the CA's
 // portal, and uploads what the CA returns with `certfleetctl cert upload
 // FILE`; the upload is matched to its order by public key (upload_matcher.h),
 // so Submit only says what to do and Poll never finds anything new.
@@ -23,7 +23,7 @@ class ManualConnector final : public IssuanceConnector {
   std::string_view name() const override { return "manual"; }
 
   // Returns kPending with retry_at absl::InfiniteFuture() and a message
-  // telling the operator to run `certfleetctl order csr ORDER`, submit the
+  // telling the operator to run `certfleetctl orders csr ORDER`, submit the
   // CSR at the CA (naming the CA product when the order has one) and run
   // `certfleetctl cert upload FILE`. Returns InvalidArgument when the CSR's
   // signature does not verify: a CA would refuse it, so no one should be

@@ -440,7 +440,7 @@ UploadDiagnosis DiagnoseUnmatchedLeaf(const crypto::CertificateFile& file,
       file_name, " holds ", Describe(leaf), " issued by ", Quoted(leaf.IssuerText()),
       ", whose key (SHA-256 ", key.Sha256Fingerprint(),
       ") matches no open order, no pending request and no known certificate in the fleet; "
-      "check that the CA issued it for a CSR printed by `certfleetctl order csr ORDER`");
+      "check that the CA issued it for a CSR printed by `certfleetctl orders csr ORDER`");
   return diagnosis;
 }
 

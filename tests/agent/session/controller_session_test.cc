@@ -614,8 +614,17 @@ TEST_F(ControllerSessionTest, JobKindsTheAgentCannotRunAreRejected) {
   EXPECT_TRUE(WaitUntil([&] { return Logged("job " + probe_id + " (probe) rejected"); }));
   absl::StatusOr<store::JobRecord> job = controller_->store().jobs().GetJob(probe_id);
   ASSERT_THAT(job, IsOk());
-  // Rejected assignments go back to the queue; the agent never ran it.
-  EXPECT_NE(job->status, store::JobStatus::kSucceeded);
+  // The controller fails a job the agent cannot run instead of offering it
+  // again and again; the agent never ran it.
+  EXPECT_TRUE(WaitUntil([&] {
+    absl::StatusOr<store::JobRecord> failed = controller_->store().jobs().GetJob(probe_id);
+    return failed.ok() && failed->status == store::JobStatus::kFailed;
+  }));
+  job = controller_->store().jobs().GetJob(probe_id);
+  ASSERT_THAT(job, IsOk());
+  ASSERT_TRUE(job->result.has_value());
+  ASSERT_TRUE(job->result->failure.has_value());
+  EXPECT_EQ(job->result->failure->code, "FAILURE_CODE_UNSUPPORTED_BY_PLATFORM");
   EXPECT_FALSE(Logged("job " + probe_id + " attempt"));
 }
 

@@ -43,7 +43,7 @@ TEST(ManualConnectorTest, SubmitLeavesTheOrderWaitingForAnOperator) {
   EXPECT_EQ(result->retry_at, absl::InfiniteFuture());
   EXPECT_EQ(result->message,
             "order ord-42 (web01.example.test, site 'Shop') waits for an operator: run "
-            "`certfleetctl order csr ord-42` to print its CSR, submit it at the CA's portal as "
+            "`certfleetctl orders csr ord-42` to print its CSR, submit it at the CA's portal as "
             "product 'Enterprise SSL (SHA-256)', then run `certfleetctl cert upload FILE` with "
             "the certificate the CA returns (PEM, DER or PKCS#7; the order is found by its key)");
 }
