@@ -8,7 +8,7 @@
 # in --bin and loopback addresses (127.0.x.y, one per host).
 #
 #   deploy/demo-fleet.sh --bin DIR [--hosts N] [--once] [--dir DIR]
-#                        [--port-base PORT] [--timeout SECONDS]
+#                        [--ca local|manual] [--port-base PORT] [--timeout SECONDS]
 #     --bin DIR         folder holding certfleet-controller, certfleet-agent,
 #                       certfleetctl and iis6-emulator
 #     --hosts N         number of emulated hosts (default 5, at most 200)
@@ -16,6 +16,10 @@
 #                       every renewal was done and verified
 #     --dir DIR         where the demo lives (default $TMPDIR/certfleet-demo);
 #                       emptied first
+#     --ca manual       the orders wait for a person: the script says how to
+#                       take each CSR to a CA and upload what it returns; with
+#                       --once it plays that person itself, signing with the
+#                       demo CA through openssl (docs/manual-ca.md)
 #     --port-base PORT  first of three consecutive ports each host's sites use
 #                       (HTTP, then two HTTPS; default 18080)
 #     --timeout SECONDS how long to wait for the renewals (default 60 + 5 per host)
@@ -27,6 +31,7 @@ hosts=5
 once=false
 port_base=18080
 timeout=""
+ca=local
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin="$2"; shift 2 ;;
@@ -35,7 +40,8 @@ while [ $# -gt 0 ]; do
     --dir) demo_dir="$2"; shift 2 ;;
     --port-base) port_base="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --ca) ca="$2"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "demo-fleet: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -53,7 +59,12 @@ if ! [[ "$port_base" =~ ^[0-9]+$ ]] || [ "$port_base" -lt 1024 ] || [ "$port_bas
   echo "demo-fleet: --port-base takes a port from 1024 to 65000" >&2
   exit 2
 fi
+if [ "$ca" != local ] && [ "$ca" != manual ]; then
+  echo "demo-fleet: --ca takes local or manual" >&2
+  exit 2
+fi
 timeout="${timeout:-$((60 + 5 * hosts))}"
+[ "$ca" = manual ] && [ "$once" = false ] && timeout=86400
 http_port=$port_base
 https_port=$((port_base + 1))
 
@@ -94,9 +105,15 @@ if [ -z "$port" ] || [ -z "$fingerprint" ]; then
   exit 1
 fi
 local_root="$data_dir/local-ca/root.crt"
+[ "$ca" = manual ] && local_root="$demo_dir/demo-ca/root.crt"
 export CERTFLEET_CONTROLLER="127.0.0.1:$port"
 export CERTFLEET_DATA_DIR="$data_dir"
 echo "  listening on 127.0.0.1:$port; agents pin the fleet CA $fingerprint"
+if [ "$ca" = manual ]; then
+  "$bin/certfleetctl" policy set default --connector manual \
+    --description "Renewals wait for a person at the CA's portal (demo --ca manual)" >/dev/null
+  echo "  renewal policy 'default' now uses the manual connector"
+fi
 
 step "Creating $hosts emulated IIS 6 hosts, each served by an iis6-emulator"
 names=()
@@ -197,6 +214,32 @@ while [ $SECONDS -lt $deadline ]; do
     finished=$((finished + ${count:-0}))
   done
   [ "$finished" -ge "$hosts" ] && break
+  if [ "$ca" = manual ]; then
+    for order in $("$bin/certfleetctl" orders list --state awaiting_issuance 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+      [ -e "$demo_dir/manual/$order.told" ] && continue
+      mkdir -p "$demo_dir/manual"
+      touch "$demo_dir/manual/$order.told"
+      if [ "$once" = true ]; then
+        # Play the person at the CA: take the CSR, sign it with the demo
+        # CA, upload the PEM bundle the CA returns.
+        "$bin/certfleetctl" orders csr "$order" -o "$demo_dir/manual/$order.csr" >/dev/null
+        openssl x509 -req -in "$demo_dir/manual/$order.csr" -CA "$demo_dir/demo-ca/intermediate.crt" \
+          -CAkey "$demo_dir/demo-ca/intermediate.key" -set_serial "0x$(openssl rand -hex 12)" \
+          -days 90 -sha256 -copy_extensions copy -out "$demo_dir/manual/$order.crt" 2>/dev/null
+        cat "$demo_dir/manual/$order.crt" "$demo_dir/demo-ca/intermediate.crt" \
+          "$demo_dir/demo-ca/root.crt" >"$demo_dir/manual/$order-bundle.pem"
+        "$bin/certfleetctl" cert upload "$demo_dir/manual/$order-bundle.pem" | sed 's/^/  /'
+      else
+        cat <<TELL
+  Order $order waits for you:
+    $bin/certfleetctl orders csr $order -o $order.csr      # submit it at your CA
+    $bin/certfleetctl cert upload FILE                      # what the CA returned, any format
+    (try the demo CA: openssl x509 -req -in $order.csr -CA $demo_dir/demo-ca/intermediate.crt
+       -CAkey $demo_dir/demo-ca/intermediate.key -days 90 -copy_extensions copy -out $order.crt)
+TELL
+      fi
+    done
+  fi
   for pid in "${pids[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "demo-fleet: a process of the demo stopped; see $demo_dir/logs" >&2

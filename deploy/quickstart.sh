@@ -9,11 +9,13 @@
 # controller's local CA, each verified by TLS handshakes. It prints the
 # progress, a summary table and the commands to explore further.
 #
-#   ./deploy/quickstart.sh [--hosts N] [--once] [--dir DIR]
+#   ./deploy/quickstart.sh [--hosts N] [--once] [--dir DIR] [--ca local|manual]
 #     --hosts N   number of emulated hosts (default 5, at most 200)
 #     --once      exit after the renewals; the exit status says whether every
 #                 renewal succeeded (default: serve until Ctrl-C)
 #     --dir DIR   where the demo lives (default $TMPDIR/certfleet-quickstart)
+#     --ca manual the orders wait for a person at a CA's portal: it says what
+#                 to run (docs/manual-ca.md); with --once it plays that person
 # Running it again starts over in the same folder.
 set -euo pipefail
 
@@ -21,9 +23,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 demo_arguments=(--dir "${TMPDIR:-/tmp}/certfleet-quickstart")
 while [ $# -gt 0 ]; do
   case "$1" in
-    --hosts|--dir) demo_arguments+=("$1" "$2"); shift 2 ;;
+    --hosts|--dir|--ca) demo_arguments+=("$1" "$2"); shift 2 ;;
     --once) demo_arguments+=(--once); shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "quickstart: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
