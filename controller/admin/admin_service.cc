@@ -561,10 +561,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RenewNow(grpc::CallbackServerContext
           }
           renewal::RequestedNames names = renewal::RequestedNamesFor(
               current.has_value() ? &*current : nullptr, ToPolicyProto(*policy).subject(),
-              binding.secure_endpoints.empty() ||
-                      binding.secure_endpoints.front().host_header.empty()
-                  ? host->hostname
-                  : binding.secure_endpoints.front().host_header);
+              renewal::FallbackCommonName(binding, *host));
           order.subject = std::move(names.subject);
           order.subject_alternative_names = std::move(names.subject_alternative_names);
           v1::RenewNowResult* result = response->add_results();

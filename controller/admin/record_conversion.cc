@@ -137,6 +137,21 @@ v1::SubjectAlternativeName ToSubjectAlternativeNameProto(std::string_view name) 
   return proto;
 }
 
+std::string FromSubjectAlternativeNameProto(const v1::SubjectAlternativeName& name) {
+  switch (name.kind()) {
+    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_DNS:
+      return absl::StrCat("DNS:", name.value());
+    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_IP_ADDRESS:
+      return absl::StrCat("IP:", name.value());
+    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_EMAIL:
+      return absl::StrCat("EMAIL:", name.value());
+    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_URI:
+      return absl::StrCat("URI:", name.value());
+    default:
+      return name.value();
+  }
+}
+
 v1::Host ToHostProto(const store::HostRecord& host) {
   v1::Host proto;
   proto.set_host_id(host.host_id);

@@ -48,6 +48,8 @@ absl::StatusOr<store::JobKind> FromJobKindProto(v1::JobKind kind);
 v1::DistinguishedName ToDistinguishedNameProto(const store::DistinguishedNameRecord& name);
 // "DNS:www.example.com" -> kind DNS, value "www.example.com".
 v1::SubjectAlternativeName ToSubjectAlternativeNameProto(std::string_view name);
+// The inverse: "DNS:www.example.com", "IP:10.0.0.5", "EMAIL:...", "URI:...".
+std::string FromSubjectAlternativeNameProto(const v1::SubjectAlternativeName& name);
 
 v1::Host ToHostProto(const store::HostRecord& host);
 v1::Site ToSiteProto(const store::SiteRecord& site);

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "controller/admin/record_conversion.h"
 
 namespace certfleet::controller::agents {
 namespace {
@@ -20,21 +21,6 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp) {
 std::string WireSuffix(const std::string& name, std::string_view prefix) {
   if (absl::StartsWith(name, std::string(prefix))) return name.substr(prefix.size());
   return name;
-}
-
-std::string ToSubjectAlternativeName(const v1::SubjectAlternativeName& name) {
-  switch (name.kind()) {
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_DNS:
-      return absl::StrCat("DNS:", name.value());
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_IP_ADDRESS:
-      return absl::StrCat("IP:", name.value());
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_EMAIL:
-      return absl::StrCat("EMAIL:", name.value());
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_URI:
-      return absl::StrCat("URI:", name.value());
-    default:
-      return name.value();
-  }
 }
 
 store::DistinguishedNameRecord ToDistinguishedName(const v1::DistinguishedName& name) {
@@ -226,7 +212,7 @@ absl::StatusOr<store::InventoryReport> FromHostInventoryProto(std::string_view h
       return absl::InvalidArgumentError(absl::StrCat(what, ": not_after is before not_before"));
     }
     for (const v1::SubjectAlternativeName& name : certificate.subject_alternative_names()) {
-      record.subject_alternative_names.push_back(ToSubjectAlternativeName(name));
+      record.subject_alternative_names.push_back(admin::FromSubjectAlternativeNameProto(name));
     }
     record.key_algorithm =
         WireSuffix(v1::KeyAlgorithm_Name(certificate.key_algorithm()), "KEY_ALGORITHM_");
@@ -258,7 +244,7 @@ absl::StatusOr<store::InventoryReport> FromHostInventoryProto(std::string_view h
     record.public_key_sha256 = request.public_key_sha256();
     record.subject = ToDistinguishedName(request.subject());
     for (const v1::SubjectAlternativeName& name : request.subject_alternative_names()) {
-      record.subject_alternative_names.push_back(ToSubjectAlternativeName(name));
+      record.subject_alternative_names.push_back(admin::FromSubjectAlternativeNameProto(name));
     }
     if (request.key_spec() != v1::KEY_SPEC_UNSPECIFIED) {
       record.key_spec = WireSuffix(v1::KeySpec_Name(request.key_spec()), "KEY_SPEC_");

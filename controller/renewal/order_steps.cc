@@ -14,22 +14,6 @@
 namespace certfleet::controller::renewal {
 namespace {
 
-// "DNS:www.example.com" for a template entry.
-std::string ToStoredName(const v1::SubjectAlternativeName& name) {
-  switch (name.kind()) {
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_DNS:
-      return absl::StrCat("DNS:", name.value());
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_IP_ADDRESS:
-      return absl::StrCat("IP:", name.value());
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_EMAIL:
-      return absl::StrCat("email:", name.value());
-    case v1::SUBJECT_ALTERNATIVE_NAME_KIND_URI:
-      return absl::StrCat("URI:", name.value());
-    default:
-      return name.value();
-  }
-}
-
 // A DNS name (letters, digits, '-', '.', a leading "*."), not an IP
 // address literal or a free-text name such as "Payroll Portal".
 bool LooksLikeHostName(std::string_view name) {
@@ -171,12 +155,19 @@ RequestedNames RequestedNamesFor(const store::CertificateRecord* current,
     names.subject_alternative_names.push_back(std::move(name));
   };
   for (const v1::SubjectAlternativeName& name : subject_template.subject_alternative_names()) {
-    add(ToStoredName(name));
+    add(admin::FromSubjectAlternativeNameProto(name));
   }
   if (LooksLikeHostName(subject.common_name)) {
     add(absl::StrCat("DNS:", absl::AsciiStrToLower(subject.common_name)));
   }
   return names;
+}
+
+std::string FallbackCommonName(const store::BindingRecord& binding, const store::HostRecord& host) {
+  if (binding.secure_endpoints.empty() || binding.secure_endpoints.front().host_header.empty()) {
+    return host.hostname;
+  }
+  return binding.secure_endpoints.front().host_header;
 }
 
 std::string TemporarySiteName(std::string_view order_id) {

@@ -51,6 +51,10 @@ RequestedNames RequestedNamesFor(const store::CertificateRecord* current,
                                  const v1::SubjectTemplate& subject_template,
                                  std::string_view fallback_common_name);
 
+// The common name for a certificate-less binding: its first secure
+// endpoint's host header, else the host's name.
+std::string FallbackCommonName(const store::BindingRecord& binding, const store::HostRecord& host);
+
 // The name of the temporary site the prepare job of `order_id` creates.
 std::string TemporarySiteName(std::string_view order_id);
 

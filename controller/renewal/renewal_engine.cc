@@ -237,11 +237,8 @@ void RenewalEngine::PlanHost(const store::HostRecord& host,
       }
     }
 
-    const std::string fallback_name =
-        binding.secure_endpoints.empty() || binding.secure_endpoints.front().host_header.empty()
-            ? host.hostname
-            : binding.secure_endpoints.front().host_header;
-    RequestedNames names = RequestedNamesFor(current, settings.subject(), fallback_name);
+    RequestedNames names =
+        RequestedNamesFor(current, settings.subject(), FallbackCommonName(binding, host));
     store::NewOrder order;
     order.host_id = host.host_id;
     order.site_id = binding.site_id;
@@ -299,16 +296,20 @@ void RenewalEngine::PlanHost(const store::HostRecord& host,
 // Steps
 // ---------------------------------------------------------------------------
 
+absl::StatusOr<std::vector<store::OrderRecord>> RenewalEngine::OrdersIn(
+    std::vector<store::OrderState> states) {
+  store::OrderQuery query;
+  query.states = std::move(states);
+  return ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
+    query.page = page;
+    return store_.orders().ListOrders(query);
+  });
+}
+
 absl::StatusOr<RenewalEngine::OrdersByState> RenewalEngine::InFlightOrders() {
-  absl::StatusOr<std::vector<store::OrderRecord>> orders =
-      ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
-        store::OrderQuery query;
-        query.states = {store::OrderState::kCsrRequested, store::OrderState::kAwaitingIssuance,
-                        store::OrderState::kIssued, store::OrderState::kDeploying,
-                        store::OrderState::kVerifying};
-        query.page = page;
-        return store_.orders().ListOrders(query);
-      });
+  absl::StatusOr<std::vector<store::OrderRecord>> orders = OrdersIn(
+      {store::OrderState::kCsrRequested, store::OrderState::kAwaitingIssuance,
+       store::OrderState::kIssued, store::OrderState::kDeploying, store::OrderState::kVerifying});
   if (!orders.ok()) return orders.status();
   OrdersByState by_state;
   for (store::OrderRecord& order : *orders) by_state[order.state].push_back(std::move(order));
@@ -384,13 +385,8 @@ void RenewalEngine::StartDueOrders(absl::Time now, PassSummary& summary) {
 }
 
 void RenewalEngine::IssueOrders(absl::Time now, PassSummary& summary) {
-  store::OrderQuery query;
-  query.states = {store::OrderState::kAwaitingIssuance};
   absl::StatusOr<std::vector<store::OrderRecord>> awaiting =
-      ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
-        query.page = page;
-        return store_.orders().ListOrders(query);
-      });
+      OrdersIn({store::OrderState::kAwaitingIssuance});
   if (!awaiting.ok()) {
     summary.problems.push_back(absl::StrCat("issuing: ", awaiting.status().message()));
     return;
@@ -469,13 +465,7 @@ void RenewalEngine::IssueOrders(absl::Time now, PassSummary& summary) {
 }
 
 void RenewalEngine::DeployIssuedOrders(absl::Time now, PassSummary& summary) {
-  store::OrderQuery query;
-  query.states = {store::OrderState::kIssued};
-  absl::StatusOr<std::vector<store::OrderRecord>> issued =
-      ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
-        query.page = page;
-        return store_.orders().ListOrders(query);
-      });
+  absl::StatusOr<std::vector<store::OrderRecord>> issued = OrdersIn({store::OrderState::kIssued});
   if (!issued.ok()) {
     summary.problems.push_back(absl::StrCat("deploying: ", issued.status().message()));
     return;
@@ -522,13 +512,8 @@ void RenewalEngine::DeployIssuedOrders(absl::Time now, PassSummary& summary) {
 }
 
 void RenewalEngine::VerifyDeployedOrders(absl::Time now, PassSummary& summary) {
-  store::OrderQuery query;
-  query.states = {store::OrderState::kVerifying};
   absl::StatusOr<std::vector<store::OrderRecord>> verifying =
-      ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
-        query.page = page;
-        return store_.orders().ListOrders(query);
-      });
+      OrdersIn({store::OrderState::kVerifying});
   if (!verifying.ok()) {
     summary.problems.push_back(absl::StrCat("verifying: ", verifying.status().message()));
     return;

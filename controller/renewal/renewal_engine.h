@@ -129,6 +129,8 @@ class RenewalEngine {
   void DeployIssuedOrders(absl::Time now, PassSummary& summary);
   void VerifyDeployedOrders(absl::Time now, PassSummary& summary);
 
+  // Every order in one of `states` (all pages).
+  absl::StatusOr<std::vector<store::OrderRecord>> OrdersIn(std::vector<store::OrderState> states);
   absl::StatusOr<OrdersByState> InFlightOrders();
   absl::StatusOr<store::PolicyRecord> PolicyNamed(std::string_view name);
   // notAfter of `thumbprint` on `host_id`; InfiniteFuture when unknown.
