@@ -278,6 +278,29 @@ void Emulator::Reload(std::string_view reason) {
                           reload_generation_.load()));
 }
 
+void Emulator::ScheduleReload(std::string_view reason) {
+  if (options_.reload_delay <= absl::ZeroDuration()) {
+    Reload(reason);
+    return;
+  }
+  if (scheduled_reload_at_.has_value()) {
+    log_.Write(absl::StrCat(std::string(reason), ": joins the reload already scheduled"));
+    return;
+  }
+  scheduled_reload_at_ =
+      Connection::Clock::now() + absl::ToChronoMilliseconds(options_.reload_delay);
+  scheduled_reload_reason_ = std::string(reason);
+  log_.Write(absl::StrCat(std::string(reason), ": reloading in ",
+                          absl::FormatDuration(options_.reload_delay),
+                          " (--reload-delay fault injection)"));
+}
+
+void Emulator::RunDueReload() {
+  if (!scheduled_reload_at_.has_value() || Connection::Clock::now() < *scheduled_reload_at_) return;
+  scheduled_reload_at_.reset();
+  Reload(absl::StrCat(scheduled_reload_reason_, ", delayed"));
+}
+
 void Emulator::AdvanceGeneration() {
   std::uint64_t previous = reload_generation_.load();
   if (previous == 0) {
@@ -339,7 +362,7 @@ void Emulator::HandleControlEvent() {
     stopping_ = true;
     return;
   }
-  if (reload_requested_.exchange(false)) Reload("requested");
+  if (reload_requested_.exchange(false)) ScheduleReload("requested");
 }
 
 void Emulator::HandleSignals() {
@@ -347,7 +370,7 @@ void Emulator::HandleSignals() {
   while (::read(signal_descriptor_, &information, sizeof(information)) ==
          static_cast<ssize_t>(sizeof(information))) {
     if (information.ssi_signo == SIGHUP) {
-      Reload(SignalName(information.ssi_signo));
+      ScheduleReload(SignalName(information.ssi_signo));
       continue;
     }
     log_.Write(
@@ -442,13 +465,14 @@ void Emulator::CloseIdleConnections() {
   }
 }
 
-int Emulator::MillisecondsUntilNextIdleDeadline() const {
-  if (connections_.empty()) return -1;
+int Emulator::MillisecondsUntilNextDeadline() const {
+  if (connections_.empty() && !scheduled_reload_at_.has_value()) return -1;
   const auto limit = absl::ToChronoMilliseconds(options_.idle_timeout);
   Connection::Clock::time_point earliest = Connection::Clock::time_point::max();
   for (const auto& [descriptor, entry] : connections_) {
     earliest = std::min(earliest, entry.connection->last_activity() + limit);
   }
+  if (scheduled_reload_at_.has_value()) earliest = std::min(earliest, *scheduled_reload_at_);
   const auto remaining =
       std::chrono::ceil<std::chrono::milliseconds>(earliest - Connection::Clock::now());
   return static_cast<int>(std::clamp<std::int64_t>(remaining.count(), 0, 60'000));
@@ -475,7 +499,7 @@ absl::Status Emulator::Run() {
   epoll_event events[kEventsPerWait];
   while (!stopping_) {
     const int ready =
-        epoll_wait(epoll_descriptor_, events, kEventsPerWait, MillisecondsUntilNextIdleDeadline());
+        epoll_wait(epoll_descriptor_, events, kEventsPerWait, MillisecondsUntilNextDeadline());
     if (ready < 0) {
       if (errno == EINTR) continue;
       status = absl::InternalError(absl::StrCat("epoll_wait: ", ErrnoText()));
@@ -501,6 +525,7 @@ absl::Status Emulator::Run() {
       }
     }
     CloseIdleConnections();
+    if (!stopping_) RunDueReload();
   }
   log_.Write(absl::StrCat("stopped; closing ", connections_.size(), " connection(s) and ",
                           listeners_.size(), " listener(s)"));

@@ -62,6 +62,11 @@ struct EmulatorOptions {
   std::optional<std::string> address;
   // LoadOptions::withheld_intermediate_subject (fault injection).
   std::string withheld_intermediate_subject;
+  // Fault injection (the --reload-delay flag): a reload asked for (SIGHUP or
+  // RequestReload) happens only this long after it was asked for, so that a
+  // test can act while a driver waits in its restart step. Requests made
+  // while one is pending join it. Zero: reload at once.
+  absl::Duration reload_delay = absl::ZeroDuration();
   TlsVersion maximum_tls_version = TlsVersion::kTls12;
   // Accepting pauses while this many connections are open.
   int maximum_connections = 256;
@@ -125,6 +130,10 @@ class Emulator {
   absl::Status OpenListener(const EndpointKey& key, std::shared_ptr<const EndpointService> service);
   void CloseListener(const EndpointKey& key);
   void Reload(std::string_view reason);
+  // Reload(reason) now, or when options_.reload_delay has passed.
+  void ScheduleReload(std::string_view reason);
+  // Runs a scheduled reload whose time has come.
+  void RunDueReload();
   void AdvanceGeneration();
   void WritePidFile();
   void RemovePidFile();
@@ -135,7 +144,9 @@ class Emulator {
   void AdvanceConnection(int descriptor);
   void CloseConnection(int descriptor);
   void CloseIdleConnections();
-  int MillisecondsUntilNextIdleDeadline() const;
+  // How long epoll may wait: until the next idle deadline or scheduled
+  // reload; -1 when there is neither.
+  int MillisecondsUntilNextDeadline() const;
   void SetAccepting(bool accepting);
   void ReleaseResources();
 
@@ -163,6 +174,9 @@ class Emulator {
     Connection::Interest interest;
   };
   std::unordered_map<int, ConnectionEntry> connections_;
+  // Set while a delayed reload waits (EmulatorOptions::reload_delay).
+  std::optional<Connection::Clock::time_point> scheduled_reload_at_;
+  std::string scheduled_reload_reason_;
 };
 
 }  // namespace certfleet::iis6_emulator

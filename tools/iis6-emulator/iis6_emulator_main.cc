@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "tools/iis6-emulator/emulator.h"
 #include "tools/iis6-emulator/event_log.h"
 #include "tools/iis6-emulator/host_configuration.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   int maximum_connections = 256;
   int idle_timeout_seconds = 30;
   std::string withheld_intermediate;
+  double reload_delay_seconds = 0;
   app.add_option("--host-root", host_root, "The emulated host's root folder")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -58,6 +60,10 @@ int main(int argc, char** argv) {
   app.add_option("--withhold-intermediate", withheld_intermediate,
                  "Fault injection for tests: never send a CA-store certificate whose subject "
                  "contains this text, so renewed sites serve an incomplete chain");
+  app.add_option("--reload-delay", reload_delay_seconds,
+                 "Fault injection for tests: reload this many seconds after SIGHUP instead of at "
+                 "once, so that a test can act while the agent waits in its restart step")
+      ->check(CLI::Range(0.0, 3600.0));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -82,6 +88,7 @@ int main(int argc, char** argv) {
   options.host_root = host_root;
   options.address = address;
   options.withheld_intermediate_subject = withheld_intermediate;
+  options.reload_delay = absl::Seconds(reload_delay_seconds);
   options.maximum_tls_version = *emulator::ParseTlsVersion(maximum_tls);
   options.maximum_connections = maximum_connections;
   options.idle_timeout = absl::Seconds(idle_timeout_seconds);

@@ -147,6 +147,35 @@ TEST_F(Iis6EmulatorBinaryTest, AfterSighupTheNewlyBoundCertificateIsServed) {
       HasSubstr("keeping the listener on 127.0.0.2:" + std::to_string(port) + ", now serving"));
 }
 
+TEST_F(Iis6EmulatorBinaryTest, WithAReloadDelayTheOldCertificateIsServedUntilOneDelayedReload) {
+  const Issued renewed = pki_.IssueLeaf("renewed.example.test");
+  const std::string old_thumbprint = host_.InstallPersonal(pki_.leaf);
+  const std::string new_thumbprint = host_.InstallPersonal(renewed);
+  host_.InstallIntermediate(pki_.intermediate.certificate);
+  const std::uint16_t port = FreePort();
+  SiteSpecification site = DefaultSite(port, old_thumbprint);
+  host_.WriteMetaBase({site});
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(
+      auto emulator, EmulatorProcess::Start(host_.root(), LogFile(), {"--reload-delay", "4"}));
+  const std::uint64_t generation = host_.ReloadGeneration();
+
+  site.certificate_hash = new_thumbprint;
+  host_.WriteMetaBase({site});
+  emulator->Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return emulator->Log().find("reloading in") != std::string::npos; }))
+      << emulator->Log();
+  // Scheduled, not done: the previous configuration is still served.
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(const tls::ProbeResult waiting, Probe(port));
+  EXPECT_EQ(waiting.leaf(), pki_.leaf.certificate);
+  emulator->Signal(SIGHUP);
+
+  ASSERT_TRUE(WaitUntil([&] { return host_.ReloadGeneration() > generation; })) << emulator->Log();
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(const tls::ProbeResult after, Probe(port));
+  EXPECT_EQ(after.leaf(), renewed.certificate);
+  EXPECT_EQ(host_.ReloadGeneration(), generation + 1) << "the second SIGHUP joins the first";
+  EXPECT_THAT(emulator->Log(), HasSubstr("joins the reload already scheduled"));
+}
+
 TEST_F(Iis6EmulatorBinaryTest, ACorruptMetaBaseOnSighupAdvancesTheGenerationAndKeepsServing) {
   const std::string thumbprint = host_.InstallPersonal(pki_.leaf);
   host_.InstallIntermediate(pki_.intermediate.certificate);
