@@ -94,6 +94,25 @@ class InventoryStore {
   // offline, hosts whose last scan failed, bound certificates by expiry
   // bucket (expired, under 7, 30, 90 days, later).
   virtual absl::StatusOr<FleetCounts> CountFleet(absl::Time now) = 0;
+
+  // Stores `probe` as the latest probe of its binding, replacing the
+  // previous one. The probe is tied to the binding's current thumbprint:
+  // when an inventory or RecordBindingChange later changes the thumbprint,
+  // the probe is dropped and the binding reads as not probed. NotFound when
+  // the host has no such binding; InvalidArgument for an empty endpoint.
+  virtual absl::Status RecordBindingProbe(const BindingProbeRecord& probe) = 0;
+
+  // Bindings with a certificate, on hosts not decommissioned, by the status
+  // of their latest probe.
+  virtual absl::StatusOr<ServedStatusCounts> CountBindingsByServedStatus() = 0;
+
+  // Bound certificates (one per host and certificate, hosts not
+  // decommissioned, as CountFleet counts them) whose notAfter falls in each
+  // of `bucket_count` consecutive buckets of `bucket_width` from `from`.
+  // Returns every bucket in order, empty ones with count 0. InvalidArgument
+  // for a width that is not positive or a count outside 1..10000.
+  virtual absl::StatusOr<std::vector<ExpiryTimelineBucket>> CountBoundCertificatesByExpiry(
+      absl::Time from, absl::Duration bucket_width, int bucket_count) = 0;
 };
 
 }  // namespace certfleet::controller::store

@@ -96,6 +96,10 @@ class JobStore {
   virtual absl::StatusOr<JobRecord> CancelJob(std::string_view job_id, std::string_view reason,
                                               absl::Time at) = 0;
 
+  // Number of jobs by kind and status, sorted by the kind's then the status's name;
+  // combinations without jobs are absent.
+  virtual absl::StatusOr<std::vector<JobCountRecord>> CountJobsByKindAndStatus() = 0;
+
   // Ids of hosts with a queued job leasable at `now`, sorted (to offer work
   // to connected agents after a restart).
   virtual absl::StatusOr<std::vector<std::string>> ListHostsWithQueuedJobs(absl::Time now) = 0;

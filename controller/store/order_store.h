@@ -50,7 +50,8 @@ class OrderStore {
   // second open order.
   virtual absl::StatusOr<OrderRecord> TransitionOrder(const OrderTransition& transition) = 0;
 
-  // Orders matching `query`, newest first, without history.
+  // Orders matching `query`, newest first by query.sort_key (creation or
+  // last change; both indexed), without history.
   // InvalidArgument for a bad page token.
   virtual absl::StatusOr<Page<OrderRecord>> ListOrders(const OrderQuery& query) = 0;
 
@@ -70,6 +71,12 @@ class OrderStore {
 
   // Number of orders in each state; states without orders are absent.
   virtual absl::StatusOr<std::map<OrderState, int64_t>> CountOrdersByState() = 0;
+
+  // Durations (created_at to the transition into done) of every done order,
+  // as a cumulative histogram over `upper_bounds` (ascending; InvalidArgument
+  // otherwise).
+  virtual absl::StatusOr<DurationHistogram> HistogramOfDoneOrderDurations(
+      const std::vector<absl::Duration>& upper_bounds) = 0;
 
   // Orders whose CSR has a public key with this SHA-256, newest first
   // (which order an uploaded certificate answers).

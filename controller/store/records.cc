@@ -91,6 +91,13 @@ constexpr NameTable<InventoryDisposition, 4> kInventoryDispositionNames{{
     {InventoryDisposition::kScanFailureRecorded, "scan_failure_recorded"},
 }};
 
+constexpr NameTable<ServedStatus, 4> kServedStatusNames{{
+    {ServedStatus::kMatches, "matches"},
+    {ServedStatus::kMismatch, "mismatch"},
+    {ServedStatus::kIncompleteChain, "incomplete_chain"},
+    {ServedStatus::kUnreachable, "unreachable"},
+}};
+
 template <typename Enum, size_t kCount>
 std::string_view NameOf(const NameTable<Enum, kCount>& table, Enum value) {
   for (const auto& [candidate, name] : table) {
@@ -137,6 +144,8 @@ std::string_view ToString(InventoryDisposition disposition) {
   return NameOf(kInventoryDispositionNames, disposition);
 }
 
+std::string_view ToString(ServedStatus status) { return NameOf(kServedStatusNames, status); }
+
 absl::StatusOr<HostState> ParseHostState(std::string_view name) {
   return Parse(kHostStateNames, name, "host state");
 }
@@ -160,6 +169,10 @@ absl::StatusOr<JobOutcome> ParseJobOutcome(std::string_view name) {
 }
 absl::StatusOr<StepOutcome> ParseStepOutcome(std::string_view name) {
   return Parse(kStepOutcomeNames, name, "step outcome");
+}
+
+absl::StatusOr<ServedStatus> ParseServedStatus(std::string_view name) {
+  return Parse(kServedStatusNames, name, "served status");
 }
 
 bool IsFinalOrderState(OrderState state) {

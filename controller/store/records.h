@@ -280,6 +280,38 @@ struct EndpointRecord {
   friend bool operator==(const EndpointRecord&, const EndpointRecord&) = default;
 };
 
+// What a TLS probe of a binding's secure endpoint found, compared with the
+// certificate the binding names.
+enum class ServedStatus {
+  // The bound certificate is served with a complete chain.
+  kMatches,
+  // Another certificate is served.
+  kMismatch,
+  // The bound certificate is served but its chain is incomplete.
+  kIncompleteChain,
+  // No TLS handshake could be completed.
+  kUnreachable,
+};
+
+// The latest probe of one binding (one per host and binding; a new probe
+// replaces it). A probe describes the certificate the binding had when it
+// was recorded: once the binding's thumbprint changes the probe is dropped,
+// and the binding reads as not probed until the next one.
+struct BindingProbeRecord {
+  std::string host_id;
+  std::string binding_id;
+  // The endpoint probed, "ip:port".
+  std::string endpoint;
+  absl::Time probed_at = absl::UnixEpoch();
+  ServedStatus status = ServedStatus::kUnreachable;
+  // Thumbprint of the leaf served; empty when unreachable.
+  std::string served_thumbprint;
+  // What the probe saw, for people ("served CN=old.example.com", "connection refused").
+  std::string detail;
+
+  friend bool operator==(const BindingProbeRecord&, const BindingProbeRecord&) = default;
+};
+
 struct BindingRecord {
   std::string binding_id;
   std::string site_id;
@@ -295,6 +327,10 @@ struct BindingRecord {
   absl::Time thumbprint_since = absl::UnixEpoch();
   // Filled by the store on reads: the site's name.
   std::string site_name;
+  // Filled by the store on reads: the latest probe while it describes the
+  // current thumbprint; empty when the binding was never probed since its
+  // certificate last changed. Ignored in inventory reports.
+  std::optional<BindingProbeRecord> last_probe;
 };
 
 // Every field the certificate toolkit extracts (certfleet.v1.CertificateInfo)
@@ -334,6 +370,10 @@ struct CertificateRecord {
   std::vector<std::string> extended_key_usages;
   // DER of the public certificate. Listings leave it empty unless asked.
   std::string der;
+  // Filled by ListCertificates when CertificateQuery::include_bindings: the
+  // bindings of host_id that use this certificate (same thumbprint and
+  // store), by binding id, with site names and last probes.
+  std::vector<BindingRecord> bindings;
 };
 
 // A pending certificate request on a host (certfleet.v1.PendingRequest).
@@ -424,7 +464,12 @@ struct CertificateQuery {
   CertificateSortKey sort_key = CertificateSortKey::kNotAfter;
   SortDirection direction = SortDirection::kAscending;
   bool include_der = false;
+  // Fill CertificateRecord::bindings (one indexed query per item).
+  bool include_bindings = false;
   bool include_decommissioned_hosts = false;
+  // False: Page::total_size is left at 0, which saves a count over every
+  // match when a caller walks all pages (exports, metrics).
+  bool count_total_size = true;
   PageRequest page;
 };
 
@@ -437,6 +482,27 @@ struct ExpiryBucketCounts {
   int64_t later = 0;
 
   friend bool operator==(const ExpiryBucketCounts&, const ExpiryBucketCounts&) = default;
+};
+
+// Bindings with a certificate, by what their latest probe found.
+struct ServedStatusCounts {
+  int64_t matches = 0;
+  int64_t mismatch = 0;
+  int64_t incomplete_chain = 0;
+  int64_t unreachable = 0;
+  // Never probed, or probed before the binding's certificate changed.
+  int64_t not_probed = 0;
+
+  friend bool operator==(const ServedStatusCounts&, const ServedStatusCounts&) = default;
+};
+
+// One bucket of the expiry timeline: bound certificates whose notAfter is in
+// [start, start + width).
+struct ExpiryTimelineBucket {
+  absl::Time start = absl::UnixEpoch();
+  int64_t count = 0;
+
+  friend bool operator==(const ExpiryTimelineBucket&, const ExpiryTimelineBucket&) = default;
 };
 
 struct FleetCounts {
@@ -611,14 +677,31 @@ struct OrderTransition {
   std::optional<absl::Time> deploy_not_before;
 };
 
+// Which time order listings are sorted by, newest first.
+enum class OrderSortKey { kCreatedAt, kUpdatedAt };
+
 struct OrderQuery {
   // Empty: every state.
   std::vector<OrderState> states;
+  // Only open orders (OrderRecord::open).
+  bool open_only = false;
+  OrderSortKey sort_key = OrderSortKey::kCreatedAt;
   std::string host_id;
   std::string site_id;
   std::string binding_id;
   std::string campaign_id;
   PageRequest page;
+};
+
+// Durations of finished orders as a cumulative histogram (Prometheus
+// style): cumulative_counts[i] orders took at most upper_bounds[i].
+struct DurationHistogram {
+  // Ascending.
+  std::vector<absl::Duration> upper_bounds;
+  std::vector<int64_t> cumulative_counts;
+  // Every order counted, and the sum of their durations.
+  int64_t count = 0;
+  absl::Duration sum = absl::ZeroDuration();
 };
 
 // ---------------------------------------------------------------------------
@@ -751,6 +834,15 @@ struct JobQuery {
   PageRequest page;
 };
 
+// How many jobs of one kind are in one status.
+struct JobCountRecord {
+  JobKind kind = JobKind::kInventory;
+  JobStatus status = JobStatus::kQueued;
+  int64_t count = 0;
+
+  friend bool operator==(const JobCountRecord&, const JobCountRecord&) = default;
+};
+
 // ---------------------------------------------------------------------------
 // Audit log
 // ---------------------------------------------------------------------------
@@ -792,6 +884,7 @@ std::string_view ToString(JobStatus status);
 std::string_view ToString(JobOutcome outcome);
 std::string_view ToString(StepOutcome outcome);
 std::string_view ToString(InventoryDisposition disposition);
+std::string_view ToString(ServedStatus status);
 
 absl::StatusOr<HostState> ParseHostState(std::string_view name);
 absl::StatusOr<CertificateStoreName> ParseCertificateStoreName(std::string_view name);
@@ -801,6 +894,7 @@ absl::StatusOr<JobKind> ParseJobKind(std::string_view name);
 absl::StatusOr<JobStatus> ParseJobStatus(std::string_view name);
 absl::StatusOr<JobOutcome> ParseJobOutcome(std::string_view name);
 absl::StatusOr<StepOutcome> ParseStepOutcome(std::string_view name);
+absl::StatusOr<ServedStatus> ParseServedStatus(std::string_view name);
 
 // ---------------------------------------------------------------------------
 // Order state rules, shared by every backend.

@@ -326,9 +326,38 @@ CREATE INDEX audit_events_by_time ON audit_events (occurred_at, sequence);
 CREATE INDEX audit_events_by_actor ON audit_events (actor, occurred_at, sequence);
 )sql";
 
-constexpr std::array<sqlite::Migration, 1> kMigrations{{
+// Served status from TLS probes, and the indexes of the HTTP API's listings
+// and metrics.
+constexpr char kProbesAndDashboardIndexes[] = R"sql(
+-- The latest TLS probe of each binding. bound_thumbprint is the binding's
+-- certificate when the probe was recorded; the store deletes the row when
+-- the binding's certificate changes, and reads join on it as well, so a
+-- probe never describes a certificate it did not see.
+CREATE TABLE binding_probes (
+  host_id TEXT NOT NULL,
+  binding_id TEXT NOT NULL,
+  bound_thumbprint TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  probed_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('matches', 'mismatch', 'incomplete_chain',
+    'unreachable')),
+  served_thumbprint TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (host_id, binding_id),
+  FOREIGN KEY (host_id, binding_id) REFERENCES bindings (host_id, binding_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+-- Order listings by last change, newest first (the HTTP API's default and
+-- its recent failures).
+CREATE INDEX orders_by_update ON orders (updated_at, order_id);
+-- certfleet_jobs_total: counts by kind and status from the index alone.
+CREATE INDEX jobs_by_kind_status ON jobs (kind, status);
+)sql";
+
+constexpr std::array<sqlite::Migration, 2> kMigrations{{
     {1, "initial schema: hosts, tokens, inventory, policies, orders, jobs, audit log",
      kInitialSchema},
+    {2, "binding probes; order and job indexes for the HTTP API and metrics",
+     kProbesAndDashboardIndexes},
 }};
 
 }  // namespace

@@ -34,11 +34,16 @@ SiteRecord SiteFromRow(const Statement& row) {
   return site;
 }
 
+// A probe counts only while it describes the binding's current thumbprint
+// (the row is also deleted when the thumbprint changes).
 constexpr char kBindingSelect[] =
     "SELECT b.binding_id, b.site_id, b.secure_endpoints, b.plain_endpoints, "
     "b.certificate_thumbprint, b.certificate_store, b.has_pending_request, b.first_seen_at, "
-    "b.thumbprint_since, coalesce(s.name, '') FROM bindings b LEFT JOIN sites s ON "
-    "s.host_id = b.host_id AND s.site_id = b.site_id";
+    "b.thumbprint_since, coalesce(s.name, ''), b.host_id, pr.endpoint, pr.probed_at, pr.status, "
+    "pr.served_thumbprint, pr.detail FROM bindings b LEFT JOIN sites s ON "
+    "s.host_id = b.host_id AND s.site_id = b.site_id LEFT JOIN binding_probes pr ON "
+    "pr.host_id = b.host_id AND pr.binding_id = b.binding_id AND "
+    "pr.bound_thumbprint = b.certificate_thumbprint";
 
 BindingRecord BindingFromRow(const Statement& row) {
   BindingRecord binding;
@@ -53,8 +58,56 @@ BindingRecord BindingFromRow(const Statement& row) {
   binding.first_seen_at = row.ColumnTime(7);
   binding.thumbprint_since = row.ColumnTime(8);
   binding.site_name = row.ColumnText(9);
+  if (std::optional<absl::Time> probed_at = row.ColumnOptionalTime(12); probed_at.has_value()) {
+    BindingProbeRecord probe;
+    probe.host_id = row.ColumnText(10);
+    probe.binding_id = binding.binding_id;
+    probe.endpoint = row.ColumnText(11);
+    probe.probed_at = *probed_at;
+    probe.status = ParseServedStatus(row.ColumnText(13)).value_or(ServedStatus::kUnreachable);
+    probe.served_thumbprint = row.ColumnText(14);
+    probe.detail = row.ColumnText(15);
+    binding.last_probe = std::move(probe);
+  }
   return binding;
 }
+
+// The bindings of `host_id` using the certificate with `thumbprint` in
+// `store` (bindings_by_certificate), by binding id.
+absl::StatusOr<std::vector<BindingRecord>> SelectBindingsUsing(Database& database,
+                                                               std::string_view host_id,
+                                                               std::string_view thumbprint,
+                                                               CertificateStoreName store) {
+  CERTFLEET_STORE_ASSIGN_OR_RETURN(
+      Statement select,
+      database.Prepare(absl::StrCat(kBindingSelect,
+                                    " WHERE b.host_id = ? AND b.certificate_thumbprint = ? AND "
+                                    "b.certificate_store = ? ORDER BY b.binding_id")));
+  select.BindText(1, host_id).BindText(2, thumbprint).BindText(3, std::string(ToString(store)));
+  std::vector<BindingRecord> bindings;
+  while (true) {
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    bindings.push_back(BindingFromRow(select));
+  }
+  return bindings;
+}
+
+// Drops the probe of a binding whose certificate changed.
+absl::Status DeleteBindingProbe(Database& database, std::string_view host_id,
+                                std::string_view binding_id) {
+  CERTFLEET_STORE_ASSIGN_OR_RETURN(
+      Statement remove,
+      database.Prepare("DELETE FROM binding_probes WHERE host_id = ? AND binding_id = ?"));
+  remove.BindText(1, host_id).BindText(2, binding_id);
+  return remove.Run();
+}
+
+// "The certificate is bound on its host": a binding of the placement's host
+// names its thumbprint and store (bindings_by_certificate).
+constexpr char kPlacementIsBound[] =
+    "EXISTS (SELECT 1 FROM bindings b WHERE b.host_id = p.host_id AND "
+    "b.certificate_thumbprint = p.thumbprint_sha1 AND b.certificate_store = p.store)";
 
 constexpr char kPendingRequestColumns[] =
     "host_id, site_id, public_key_sha256, subject, subject_alternative_names, key_spec, "
@@ -177,11 +230,7 @@ absl::StatusOr<CertificateListing> BuildCertificateListing(const CertificateQuer
   }
   if (!query.host_id.empty()) where.Add("p.host_id = ?", {query.host_id});
   if (query.scope == CertificateScope::kServer) where.Add("p.store = 'MY'");
-  if (query.scope == CertificateScope::kBound) {
-    where.Add(
-        "EXISTS (SELECT 1 FROM bindings b WHERE b.host_id = p.host_id AND "
-        "b.certificate_thumbprint = p.thumbprint_sha1 AND b.certificate_store = p.store)");
-  }
+  if (query.scope == CertificateScope::kBound) where.Add(kPlacementIsBound);
   if (!query.issuer_contains.empty()) {
     needs_certificates = true;
     where.Add("c.issuer LIKE ? ESCAPE '\\'", {LikeSubstringPattern(query.issuer_contains)});
@@ -355,6 +404,8 @@ absl::StatusOr<int> MergeBindings(Database& database, const InventoryReport& rep
     if (known) write.BindBool(10, changed);
     CERTFLEET_STORE_RETURN_IF_ERROR(write.Run());
     if (changed) {
+      CERTFLEET_STORE_RETURN_IF_ERROR(
+          DeleteBindingProbe(database, report.host_id, binding.binding_id));
       BindingChangeRecord change;
       change.host_id = report.host_id;
       change.binding_id = binding.binding_id;
@@ -668,10 +719,12 @@ absl::StatusOr<Page<CertificateRecord>> SqliteInventoryStore::ListCertificates(
   CERTFLEET_STORE_ASSIGN_OR_RETURN(CertificateListing listing, BuildCertificateListing(query));
   return connection_->Read([&](Database& database) -> absl::StatusOr<Page<CertificateRecord>> {
     Page<CertificateRecord> page;
-    CERTFLEET_STORE_ASSIGN_OR_RETURN(Statement count, database.Prepare(listing.CountSql()));
-    listing.where.Bind(count);
-    CERTFLEET_STORE_RETURN_IF_ERROR(count.Step().status());
-    page.total_size = count.ColumnInt64(0);
+    if (query.count_total_size) {
+      CERTFLEET_STORE_ASSIGN_OR_RETURN(Statement count, database.Prepare(listing.CountSql()));
+      listing.where.Bind(count);
+      CERTFLEET_STORE_RETURN_IF_ERROR(count.Step().status());
+      page.total_size = count.ColumnInt64(0);
+    }
 
     CERTFLEET_STORE_ASSIGN_OR_RETURN(Statement select, database.Prepare(listing.PageSql()));
     select.BindInt64(listing.page_where.Bind(select), listing.page_size + 1);
@@ -698,6 +751,14 @@ absl::StatusOr<Page<CertificateRecord>> SqliteInventoryStore::ListCertificates(
       page.next_page_token = EncodePageToken(
           "certificates", nlohmann::json::array({std::string(listing.sort.name), value,
                                                  placement_ids[page.items.size() - 1]}));
+    }
+    if (query.include_bindings) {
+      for (CertificateRecord& certificate : page.items) {
+        CERTFLEET_STORE_ASSIGN_OR_RETURN(
+            certificate.bindings,
+            SelectBindingsUsing(database, certificate.host_id, certificate.thumbprint_sha1,
+                                certificate.store));
+      }
     }
     return page;
   });
@@ -805,6 +866,8 @@ absl::StatusOr<bool> SqliteInventoryStore::RecordBindingChange(const BindingChan
         .BindText(3, new_thumbprint)
         .BindTime(4, change.changed_at);
     CERTFLEET_STORE_RETURN_IF_ERROR(update.Run());
+    CERTFLEET_STORE_RETURN_IF_ERROR(
+        DeleteBindingProbe(database, change.host_id, change.binding_id));
     BindingChangeRecord normalized = change;
     normalized.site_id = site_id;
     normalized.old_thumbprint = old_thumbprint;
@@ -831,15 +894,14 @@ absl::StatusOr<FleetCounts> SqliteInventoryStore::CountFleet(absl::Time now) {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(
         Statement buckets,
         database.Prepare(
-            "SELECT coalesce(sum(p.not_after < ?1), 0), "
-            "coalesce(sum(p.not_after >= ?1 AND p.not_after < ?2), 0), "
-            "coalesce(sum(p.not_after >= ?2 AND p.not_after < ?3), 0), "
-            "coalesce(sum(p.not_after >= ?3 AND p.not_after < ?4), 0), "
-            "coalesce(sum(p.not_after >= ?4), 0) "
-            "FROM certificate_placements p JOIN hosts h ON h.host_id = p.host_id "
-            "WHERE h.state = 'active' AND EXISTS (SELECT 1 FROM bindings b WHERE "
-            "b.host_id = p.host_id AND b.certificate_thumbprint = p.thumbprint_sha1 AND "
-            "b.certificate_store = p.store)"));
+            absl::StrCat("SELECT coalesce(sum(p.not_after < ?1), 0), "
+                         "coalesce(sum(p.not_after >= ?1 AND p.not_after < ?2), 0), "
+                         "coalesce(sum(p.not_after >= ?2 AND p.not_after < ?3), 0), "
+                         "coalesce(sum(p.not_after >= ?3 AND p.not_after < ?4), 0), "
+                         "coalesce(sum(p.not_after >= ?4), 0) "
+                         "FROM certificate_placements p JOIN hosts h ON h.host_id = p.host_id "
+                         "WHERE h.state = 'active' AND ",
+                         kPlacementIsBound)));
     buckets.BindTime(1, now)
         .BindTime(2, now + absl::Hours(24 * 7))
         .BindTime(3, now + absl::Hours(24 * 30))
@@ -852,6 +914,118 @@ absl::StatusOr<FleetCounts> SqliteInventoryStore::CountFleet(absl::Time now) {
     counts.certificates_by_expiry.later = buckets.ColumnInt64(4);
     return counts;
   });
+}
+
+absl::Status SqliteInventoryStore::RecordBindingProbe(const BindingProbeRecord& probe) {
+  if (probe.endpoint.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("the probe of binding ", probe.binding_id,
+                                                   " of host ", probe.host_id,
+                                                   " names no endpoint"));
+  }
+  return connection_->Write([&](Database& database) -> absl::Status {
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(
+        Statement select, database.Prepare("SELECT certificate_thumbprint FROM bindings WHERE "
+                                           "host_id = ? AND binding_id = ?"));
+    select.BindText(1, probe.host_id).BindText(2, probe.binding_id);
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) {
+      return absl::NotFoundError(absl::StrCat("host ", probe.host_id, " has no binding ",
+                                              probe.binding_id, "; its probe is not stored"));
+    }
+    const std::string bound_thumbprint = select.ColumnText(0);
+    select.Reset();
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(
+        Statement upsert,
+        database.Prepare("INSERT OR REPLACE INTO binding_probes (host_id, binding_id, "
+                         "bound_thumbprint, endpoint, probed_at, status, served_thumbprint, "
+                         "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    upsert.BindText(1, probe.host_id)
+        .BindText(2, probe.binding_id)
+        .BindText(3, bound_thumbprint)
+        .BindText(4, probe.endpoint)
+        .BindTime(5, probe.probed_at)
+        .BindText(6, std::string(ToString(probe.status)))
+        .BindText(7, NormalizeHex(probe.served_thumbprint))
+        .BindText(8, probe.detail);
+    return upsert.Run();
+  });
+}
+
+absl::StatusOr<ServedStatusCounts> SqliteInventoryStore::CountBindingsByServedStatus() {
+  return connection_->Read([&](Database& database) -> absl::StatusOr<ServedStatusCounts> {
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(
+        Statement select,
+        database.Prepare(
+            "SELECT pr.status, count(*) FROM bindings b JOIN hosts h ON h.host_id = b.host_id "
+            "LEFT JOIN binding_probes pr ON pr.host_id = b.host_id AND "
+            "pr.binding_id = b.binding_id AND pr.bound_thumbprint = b.certificate_thumbprint "
+            "WHERE h.state = 'active' AND b.certificate_thumbprint <> '' GROUP BY pr.status"));
+    ServedStatusCounts counts;
+    while (true) {
+      CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      const int64_t count = select.ColumnInt64(1);
+      std::optional<std::string> name = select.ColumnOptionalText(0);
+      if (!name.has_value()) {
+        counts.not_probed += count;
+        continue;
+      }
+      CERTFLEET_STORE_ASSIGN_OR_RETURN(ServedStatus status, ParseServedStatus(*name));
+      switch (status) {
+        case ServedStatus::kMatches:
+          counts.matches += count;
+          break;
+        case ServedStatus::kMismatch:
+          counts.mismatch += count;
+          break;
+        case ServedStatus::kIncompleteChain:
+          counts.incomplete_chain += count;
+          break;
+        case ServedStatus::kUnreachable:
+          counts.unreachable += count;
+          break;
+      }
+    }
+    return counts;
+  });
+}
+
+absl::StatusOr<std::vector<ExpiryTimelineBucket>>
+SqliteInventoryStore::CountBoundCertificatesByExpiry(absl::Time from, absl::Duration bucket_width,
+                                                     int bucket_count) {
+  constexpr int kMaximumBuckets = 10000;
+  if (bucket_width <= absl::ZeroDuration() || bucket_count < 1 || bucket_count > kMaximumBuckets) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an expiry timeline needs a positive bucket width and 1 to ", kMaximumBuckets,
+                     " buckets (asked: width ", absl::FormatDuration(bucket_width), ", ",
+                     bucket_count, " buckets)"));
+  }
+  const int64_t start = sqlite::TimeToStorage(from);
+  const int64_t width = absl::ToInt64Microseconds(bucket_width);
+  if (width <= 0) return absl::InvalidArgumentError("the bucket width is under a microsecond");
+  return connection_->Read(
+      [&](Database& database) -> absl::StatusOr<std::vector<ExpiryTimelineBucket>> {
+        // A range walk of certificate_placements_by_not_after.
+        CERTFLEET_STORE_ASSIGN_OR_RETURN(
+            Statement select,
+            database.Prepare(absl::StrCat(
+                "SELECT (p.not_after - ?1) / ?2 AS bucket, count(*) FROM certificate_placements "
+                "p JOIN hosts h ON h.host_id = p.host_id WHERE p.not_after >= ?1 AND "
+                "p.not_after < ?3 AND h.state = 'active' AND ",
+                kPlacementIsBound, " GROUP BY bucket")));
+        select.BindInt64(1, start).BindInt64(2, width).BindInt64(3, start + width * bucket_count);
+        std::vector<ExpiryTimelineBucket> buckets(bucket_count);
+        for (int index = 0; index < bucket_count; ++index) {
+          buckets[index].start = from + bucket_width * index;
+        }
+        while (true) {
+          CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
+          if (!row) break;
+          const int64_t bucket = select.ColumnInt64(0);
+          if (bucket >= 0 && bucket < bucket_count) buckets[bucket].count = select.ColumnInt64(1);
+        }
+        return buckets;
+      });
 }
 
 }  // namespace certfleet::controller::store::sqlite_backend

@@ -1,5 +1,6 @@
 // InventoryStore on SQLite (tables sites, bindings, binding_history,
-// certificates, certificate_placements and pending_requests).
+// binding_probes, certificates, certificate_placements and
+// pending_requests).
 //
 // Thread safety: thread-safe; every method runs under the shared
 // connection's mutex.
@@ -37,6 +38,10 @@ class SqliteInventoryStore final : public InventoryStore {
                                                                const PageRequest& page) override;
   absl::StatusOr<bool> RecordBindingChange(const BindingChangeRecord& change) override;
   absl::StatusOr<FleetCounts> CountFleet(absl::Time now) override;
+  absl::Status RecordBindingProbe(const BindingProbeRecord& probe) override;
+  absl::StatusOr<ServedStatusCounts> CountBindingsByServedStatus() override;
+  absl::StatusOr<std::vector<ExpiryTimelineBucket>> CountBoundCertificatesByExpiry(
+      absl::Time from, absl::Duration bucket_width, int bucket_count) override;
 
   // The SQLite query plan (EXPLAIN QUERY PLAN, one line per step) of the
   // page query ListCertificates runs for `query`, to check that hot queries

@@ -551,4 +551,24 @@ absl::StatusOr<std::vector<std::string>> SqliteJobStore::ListHostsWithQueuedJobs
   });
 }
 
+absl::StatusOr<std::vector<JobCountRecord>> SqliteJobStore::CountJobsByKindAndStatus() {
+  return connection_->Read([&](Database& database) -> absl::StatusOr<std::vector<JobCountRecord>> {
+    // Answered from jobs_by_kind_status alone.
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(
+        Statement select, database.Prepare("SELECT kind, status, count(*) FROM jobs GROUP BY "
+                                           "kind, status ORDER BY kind, status"));
+    std::vector<JobCountRecord> counts;
+    while (true) {
+      CERTFLEET_STORE_ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      JobCountRecord count;
+      CERTFLEET_STORE_ASSIGN_OR_RETURN(count.kind, ParseJobKind(select.ColumnText(0)));
+      CERTFLEET_STORE_ASSIGN_OR_RETURN(count.status, ParseJobStatus(select.ColumnText(1)));
+      count.count = select.ColumnInt64(2);
+      counts.push_back(count);
+    }
+    return counts;
+  });
+}
+
 }  // namespace certfleet::controller::store::sqlite_backend

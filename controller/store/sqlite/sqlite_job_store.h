@@ -39,6 +39,7 @@ class SqliteJobStore final : public JobStore {
   absl::StatusOr<JobRecord> CancelJob(std::string_view job_id, std::string_view reason,
                                       absl::Time at) override;
   absl::StatusOr<std::vector<std::string>> ListHostsWithQueuedJobs(absl::Time now) override;
+  absl::StatusOr<std::vector<JobCountRecord>> CountJobsByKindAndStatus() override;
 
  private:
   SqliteConnection* connection_;

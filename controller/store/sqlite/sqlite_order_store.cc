@@ -302,19 +302,25 @@ absl::StatusOr<Page<OrderRecord>> SqliteOrderStore::ListOrders(const OrderQuery&
     const std::string condition = absl::StrCat("state IN (", Placeholders(states.size()), ")");
     where.Add(condition, std::move(states));
   }
+  if (query.open_only) where.Add("is_open = 1");
   if (!query.host_id.empty()) where.Add("host_id = ?", {query.host_id});
   if (!query.site_id.empty()) where.Add("site_id = ?", {query.site_id});
   if (!query.binding_id.empty()) where.Add("binding_id = ?", {query.binding_id});
   if (!query.campaign_id.empty()) where.Add("campaign_id = ?", {query.campaign_id});
+  // Each sort key has its own token listing name, so a token from one order
+  // is refused by the other instead of skipping rows silently.
+  const bool by_update = query.sort_key == OrderSortKey::kUpdatedAt;
+  const std::string_view listing = by_update ? "orders_by_update" : "orders";
+  const std::string_view time_column = by_update ? "updated_at" : "created_at";
   WhereClause page_where = where;
   if (!query.page.page_token.empty()) {
     CERTFLEET_STORE_ASSIGN_OR_RETURN(nlohmann::json position,
-                                     DecodePageToken("orders", query.page.page_token));
+                                     DecodePageToken(listing, query.page.page_token));
     if (!position.is_array() || position.size() != 2 || !position[0].is_number_integer() ||
         !position[1].is_string()) {
       return InvalidPageTokenError(query.page.page_token);
     }
-    page_where.Add("(created_at, order_id) < (?, ?)",
+    page_where.Add(absl::StrCat("(", std::string(time_column), ", order_id) < (?, ?)"),
                    {position[0].get<int64_t>(), position[1].get<std::string>()});
   }
   return connection_->Read([&](Database& database) -> absl::StatusOr<Page<OrderRecord>> {
@@ -329,13 +335,17 @@ absl::StatusOr<Page<OrderRecord>> SqliteOrderStore::ListOrders(const OrderQuery&
         page.items,
         SelectOrders(database,
                      absl::StrCat("SELECT ", kOrderColumns, " FROM orders", page_where.Sql(),
-                                  " ORDER BY created_at DESC, order_id DESC LIMIT ?"),
+                                  " ORDER BY ", std::string(time_column),
+                                  " DESC, order_id DESC "
+                                  "LIMIT ?"),
                      page_where, page_size + 1));
     if (page.items.size() > static_cast<size_t>(page_size)) {
       page.items.pop_back();
       const OrderRecord& last = page.items.back();
       page.next_page_token = EncodePageToken(
-          "orders", nlohmann::json::array({sqlite::TimeToStorage(last.created_at), last.order_id}));
+          listing, nlohmann::json::array(
+                       {sqlite::TimeToStorage(by_update ? last.updated_at : last.created_at),
+                        last.order_id}));
     }
     return page;
   });
@@ -398,6 +408,37 @@ absl::StatusOr<std::map<OrderState, int64_t>> SqliteOrderStore::CountOrdersBySta
         }
         return counts;
       });
+}
+
+absl::StatusOr<DurationHistogram> SqliteOrderStore::HistogramOfDoneOrderDurations(
+    const std::vector<absl::Duration>& upper_bounds) {
+  for (size_t index = 1; index < upper_bounds.size(); ++index) {
+    if (upper_bounds[index] <= upper_bounds[index - 1]) {
+      return absl::InvalidArgumentError(
+          "histogram bucket bounds must be in strictly ascending order");
+    }
+  }
+  // One pass over the done orders (orders_by_state), one sum per bucket.
+  std::string sql = "SELECT count(*), coalesce(sum(updated_at - created_at), 0)";
+  for (size_t index = 0; index < upper_bounds.size(); ++index) {
+    absl::StrAppend(&sql, ", coalesce(sum(updated_at - created_at <= ?), 0)");
+  }
+  absl::StrAppend(&sql, " FROM orders WHERE state = 'done'");
+  return connection_->Read([&](Database& database) -> absl::StatusOr<DurationHistogram> {
+    CERTFLEET_STORE_ASSIGN_OR_RETURN(Statement select, database.Prepare(sql));
+    for (size_t index = 0; index < upper_bounds.size(); ++index) {
+      select.BindInt64(static_cast<int>(index) + 1, absl::ToInt64Microseconds(upper_bounds[index]));
+    }
+    CERTFLEET_STORE_RETURN_IF_ERROR(select.Step().status());
+    DurationHistogram histogram;
+    histogram.upper_bounds = upper_bounds;
+    histogram.count = select.ColumnInt64(0);
+    histogram.sum = absl::Microseconds(select.ColumnInt64(1));
+    for (size_t index = 0; index < upper_bounds.size(); ++index) {
+      histogram.cumulative_counts.push_back(select.ColumnInt64(static_cast<int>(index) + 2));
+    }
+    return histogram;
+  });
 }
 
 absl::StatusOr<std::vector<OrderRecord>> SqliteOrderStore::FindOrdersByPublicKey(

@@ -32,6 +32,8 @@ class SqliteOrderStore final : public OrderStore {
   absl::StatusOr<std::vector<std::string>> ListHostsWithOpenOrders() override;
   absl::StatusOr<int64_t> CountOpenOrders() override;
   absl::StatusOr<std::map<OrderState, int64_t>> CountOrdersByState() override;
+  absl::StatusOr<DurationHistogram> HistogramOfDoneOrderDurations(
+      const std::vector<absl::Duration>& upper_bounds) override;
   absl::StatusOr<std::vector<OrderRecord>> FindOrdersByPublicKey(
       std::string_view public_key_sha256) override;
 
