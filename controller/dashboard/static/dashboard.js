@@ -395,15 +395,12 @@
     // on every screen; redrawn when the window is resized.
     const width = Math.max(320, Math.round(container.clientWidth || 960));
     const height = Math.round(Math.min(320, Math.max(220, width * 0.3)));
-    const left = 40;
+    const tickPixels = 0.8 * (parseFloat(getComputedStyle(document.documentElement).fontSize) || 16);
     const right = 16;
-    const top = 24;
-    const bottom = 50;
-    const plotWidth = width - left - right;
-    const plotHeight = height - top - bottom;
+    const top = Math.round(tickPixels * 1.6);
+    const bottom = Math.round(tickPixels * 3.6);
     const now = (parseTime(generatedAt) || new Date()).getTime();
     const end = now + TIMELINE_DAYS * DAY_MS;
-    const x = (time) => left + ((Math.min(Math.max(time, now), end) - now) / (end - now)) * plotWidth;
 
     const entries = timeline
       .map((entry) => ({ start: parseTime(entry.start), count: Number(entry.count) || 0 }))
@@ -411,13 +408,19 @@
       .sort((a, b) => a.start - b.start);
     // Each period ends where the next begins; the last one is as long as
     // the one before it (a week when there is only one).
-    let period = 7 * DAY_MS;
+    let period = Infinity;
     for (let index = 1; index < entries.length; ++index) {
-      period = Math.min(period, entries[index].start - entries[index - 1].start) || period;
+      const gap = entries[index].start - entries[index - 1].start;
+      if (gap > 0) period = Math.min(period, gap);
     }
+    if (!Number.isFinite(period)) period = 7 * DAY_MS;
     const maximum = Math.max(1, ...entries.map((entry) => entry.count));
     const step = niceStep(maximum);
     const yMaximum = Math.ceil(maximum / step) * step;
+    const left = Math.round(12 + String(yMaximum).length * tickPixels * 0.7);
+    const plotWidth = width - left - right;
+    const plotHeight = height - top - bottom;
+    const x = (time) => left + ((Math.min(Math.max(time, now), end) - now) / (end - now)) * plotWidth;
     const y = (value) => top + plotHeight - (value / yMaximum) * plotHeight;
 
     const chart = svg('svg', {
@@ -427,19 +430,19 @@
     });
     for (let value = 0; value <= yMaximum; value += step) {
       chart.append(svg('line', { class: 'grid', x1: left, x2: width - right, y1: y(value), y2: y(value) }));
-      chart.append(svg('text', { class: 'tick', x: left - 8, y: y(value) + 4, 'text-anchor': 'end' }, value));
+      chart.append(svg('text', { class: 'tick', x: left - 8, y: y(value) + tickPixels * 0.35, 'text-anchor': 'end' }, value));
     }
     for (const [days, label] of [[7, '7 days'], [30, '30 days']]) {
       const position = x(now + days * DAY_MS);
-      chart.append(svg('line', { class: 'threshold', x1: position, x2: position, y1: top, y2: top + plotHeight + 26 }));
-      chart.append(svg('text', { class: 'tick threshold-label', x: position, y: height - 6, 'text-anchor': 'middle' }, label));
+      chart.append(svg('line', { class: 'threshold', x1: position, x2: position, y1: top, y2: top + plotHeight + tickPixels * 1.8 }));
+      chart.append(svg('text', { class: 'tick threshold-label', x: position, y: height - tickPixels * 0.4, 'text-anchor': 'middle' }, label));
     }
     const labelEvery = width < 560 ? 30 : 15;
     for (let days = 0; days <= TIMELINE_DAYS; days += labelEvery) {
       const position = x(now + days * DAY_MS);
       const date = new Date(now + days * DAY_MS);
       chart.append(svg('text', {
-        class: 'tick', x: position, y: height - bottom + 18,
+        class: 'tick', x: position, y: height - bottom + tickPixels * 1.5,
         'text-anchor': days === 0 ? 'start' : days === TIMELINE_DAYS ? 'end' : 'middle',
       }, days === 0 ? 'today' : shortDate(date)));
     }
@@ -462,7 +465,7 @@
       });
       bar.append(svg('title', {}, `${entry.count} expiring from ${shortDate(entry.start)}`));
       chart.append(bar);
-      if (entry.count > 0) {
+      if (entry.count > 0 && barWidth >= 12) {
         chart.append(svg('text', {
           class: 'bar-label', x: x0 + barWidth / 2, y: y(entry.count) - 6, 'text-anchor': 'middle',
         }, entry.count));
@@ -507,10 +510,12 @@
   function renderOrders(answer, summary) {
     const items = (answer && answer.items) || [];
     const rows = items.map((order) => el('tr', { 'data-testid': 'order-row', 'data-order-id': order.order_id },
-      el('td', { class: 'host' }, order.hostname || order.host_id || '–'),
-      el('td', {}, order.site || order.site_name || '–'),
-      el('td', {}, el('span', { class: `pill state-${order.state}`, 'data-testid': 'order-state' }, humanize(order.state))),
-      el('td', { 'data-testid': 'order-step' }, describeStep(order.current_step)),
+      el('td', {},
+        el('span', { class: 'host' }, order.hostname || order.host_id || '–'),
+        el('span', { class: 'site' }, order.site || order.site_name || '')),
+      el('td', {},
+        el('span', { class: `pill state-${order.state}`, 'data-testid': 'order-state' }, humanize(order.state)),
+        el('span', { class: 'step', 'data-testid': 'order-step' }, describeStep(order.current_step))),
       el('td', { class: 'when', title: order.updated_at || '' }, ago(order.updated_at))));
     replaceRows(byId('orders-body'), rows);
     byId('orders-body').closest('table').hidden = items.length === 0;
@@ -530,8 +535,8 @@
     const items = (answer && answer.items) || [];
     const rows = items.map((failure) => el('tr', { 'data-testid': 'failure-row' },
       el('td', { class: 'when', title: failure.at || '' }, when(failure.at)),
-      el('td', { class: 'host' }, failure.hostname || '–'),
-      el('td', {}, failure.site || '–'),
+      el('td', { class: 'host' }, failure.hostname || failure.host_id || '–'),
+      el('td', {}, failure.site || failure.site_name || '–'),
       el('td', {}, describeStep(failure.step)),
       el('td', { class: 'reason' }, failure.reason || humanize(failure.state) || '–')));
     replaceRows(byId('failures-body'), rows);
