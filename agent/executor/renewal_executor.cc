@@ -671,6 +671,17 @@ absl::StatusOr<crypto::CertificateRequest> RenewalExecutor::PreparedRequest(std:
   return crypto::CertificateRequest::Parse(**der);
 }
 
+absl::StatusOr<DeployOrder> RenewalExecutor::JournaledDeployOrder(std::string_view job_id,
+                                                                  int attempt) {
+  absl::StatusOr<JobRecord> job = journal_.GetJob(job_id, attempt);
+  if (!job.ok()) return job.status();
+  if (job->kind != kDeployKind) {
+    return absl::InvalidArgumentError(absl::StrCat("job ", std::string(job_id), " attempt ",
+                                                   attempt, " is a ", job->kind, " job"));
+  }
+  return DecodeDeploy(*job, settings_.backup_passphrase);
+}
+
 absl::StatusOr<std::vector<ResumedJob>> RenewalExecutor::ResumeUnfinished() {
   absl::StatusOr<std::vector<JobRecord>> jobs = journal_.UnfinishedJobs();
   if (!jobs.ok()) return jobs.status();

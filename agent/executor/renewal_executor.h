@@ -168,6 +168,12 @@ class RenewalExecutor {
   // job or its CSR is not in the journal.
   absl::StatusOr<crypto::CertificateRequest> PreparedRequest(std::string_view job_id, int attempt);
 
+  // The deploy order of a journaled deploy job (also after a resume, so that
+  // the session can probe what it verified). NotFound when the job is not
+  // in the journal, InvalidArgument when it is not a deploy, DataLoss when
+  // its order cannot be decoded.
+  absl::StatusOr<DeployOrder> JournaledDeployOrder(std::string_view job_id, int attempt);
+
   // Finishes every job the journal shows running, as described above, and
   // returns what became of each. A journal error stops and is returned.
   absl::StatusOr<std::vector<ResumedJob>> ResumeUnfinished();

@@ -1358,6 +1358,30 @@ v1::JobResult ControllerSession::ResultFromJournal(const JobRecord& record) {
       deploy->mutable_rollback()->set_reason(**rollback);
       deploy->mutable_rollback()->set_restored_thumbprint(deploy->previous_thumbprint());
     }
+    // A deploy finished after a restart: what the site serves now, as a
+    // deploy that ran through reports it, so that the controller probes the
+    // same endpoints.
+    absl::StatusOr<DeployOrder> order =
+        executor_->JournaledDeployOrder(record.job_id, record.attempt);
+    if (order.ok() && record.state != JobState::kFailed) {
+      deploy->set_restarted(true);
+      if (absl::StatusOr<std::string> bound = driver_.ReadBinding(order->site_id); bound.ok()) {
+        deploy->set_bound_thumbprint(*bound);
+      }
+      if (record.state == JobState::kSucceeded) {
+        for (v1::ProbeResult& probe :
+             ProbeEndpoints(driver_, order->site_id, order->expected_thumbprint,
+                            order->trusted_root, config_.verify_timeout)) {
+          *deploy->add_verification() = std::move(probe);
+        }
+      } else if (record.state == JobState::kRolledBack) {
+        for (v1::ProbeResult& probe :
+             ProbeEndpoints(driver_, order->site_id, deploy->previous_thumbprint(),
+                            order->trusted_root, config_.verify_timeout)) {
+          *deploy->mutable_rollback()->add_verification() = std::move(probe);
+        }
+      }
+    }
   }
   return result;
 }
