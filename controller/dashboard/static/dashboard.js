@@ -101,7 +101,9 @@
     return body;
   }
 
-  function inventoryQuery() {
+  // The inventory's filters and order, without paging (shared with the
+  // CSV export).
+  function inventoryFilters() {
     const inventory = state.inventory;
     const params = new URLSearchParams();
     params.set('scope', 'bound');
@@ -109,6 +111,12 @@
     if (inventory.expiringWithin) params.set('expiring_within', inventory.expiringWithin);
     params.set('sort', inventory.sort);
     params.set('order', inventory.order);
+    return params;
+  }
+
+  function inventoryQuery() {
+    const inventory = state.inventory;
+    const params = inventoryFilters();
     params.set('page_size', String(INVENTORY_PAGE_SIZE));
     const pageToken = inventory.pageTokens[inventory.pageTokens.length - 1];
     if (pageToken) params.set('page_token', pageToken);
@@ -588,8 +596,10 @@
     const page = inventory.pageTokens.length;
     const first = (page - 1) * INVENTORY_PAGE_SIZE + (items.length ? 1 : 0);
     const last = (page - 1) * INVENTORY_PAGE_SIZE + items.length;
+    const total = Number(answer.total_size) > 0 ? Number(answer.total_size)
+      : (inventory.nextPageToken ? 0 : last);
     byId('page-label').textContent = items.length
-      ? `page ${page} · ${first}–${last}${inventory.nextPageToken ? '' : ` of ${last}`}` : `page ${page}`;
+      ? `page ${page} · ${first}–${last}${total ? ` of ${count(total)}` : ''}` : `page ${page}`;
     byId('page-previous').disabled = page <= 1;
     byId('page-next').disabled = !inventory.nextPageToken;
 
@@ -639,6 +649,30 @@
   });
 
   byId('inventory-filters').addEventListener('submit', (event) => event.preventDefault());
+
+  // The CSV export is fetched like every API call (with the token when there
+  // is one) and handed to the browser as a download.
+  byId('export-csv').addEventListener('click', async () => {
+    const button = byId('export-csv');
+    button.disabled = true;
+    try {
+      const headers = {};
+      if (token()) headers.Authorization = `Bearer ${token()}`;
+      const response = await fetch(`/api/v1/certificates.csv?${inventoryFilters()}`,
+        { headers, cache: 'no-store', credentials: 'omit' });
+      if (response.status === 401) throw new AuthError('401');
+      if (!response.ok) throw new ApiError(response.status, `the CSV export failed (HTTP ${response.status})`);
+      const link = el('a', { href: URL.createObjectURL(await response.blob()), download: 'certfleet-certificates.csv' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (error) {
+      showError(error instanceof ApiError || error instanceof AuthError ? error : new UnreachableError('connection failed'));
+    } finally {
+      button.disabled = false;
+    }
+  });
 
   byId('page-next').addEventListener('click', () => {
     if (!state.inventory.nextPageToken) return;
