@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/session/agent_description.h"
+#include "agent/session/endpoint_probe.h"
 #include "agent/session/inventory_report.h"
 #include "agent/session/job_conversion.h"
 #include "common/io/file.h"
@@ -89,6 +90,10 @@ v1::JobResult FailedResult(v1::Failure failure) {
   return result;
 }
 
+// A site that does not answer within this long is reported unreachable; an
+// inventory waits for every started site in turn.
+constexpr absl::Duration kServedProbeTimeout = absl::Seconds(5);
+
 bool SameThumbprint(std::string_view a, std::string_view b) {
   return absl::EqualsIgnoreCase(std::string(a), std::string(b));
 }
@@ -97,54 +102,6 @@ bool SameThumbprint(std::string_view a, std::string_view b) {
 bool FinalRefusal(grpc::StatusCode code) {
   return code == grpc::StatusCode::FAILED_PRECONDITION || code == grpc::StatusCode::NOT_FOUND ||
          code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::INVALID_ARGUMENT;
-}
-
-// What each secure endpoint of `site_id` serves now, as the verify step
-// saw it (one handshake each, after the executor's own verification).
-std::vector<v1::ProbeResult> ProbeEndpoints(HostDriver& driver, const std::string& site_id,
-                                            const std::string& expected_thumbprint,
-                                            const crypto::Certificate& root,
-                                            absl::Duration timeout) {
-  std::vector<v1::ProbeResult> results;
-  absl::StatusOr<std::vector<SiteEndpoint>> endpoints = driver.SecureEndpoints(site_id);
-  if (!endpoints.ok()) return results;
-  for (const SiteEndpoint& endpoint : *endpoints) {
-    v1::ProbeResult result;
-    result.set_address(absl::StrCat(endpoint.address, ":", endpoint.port));
-    result.set_expected_thumbprint(expected_thumbprint);
-    const absl::Time started = absl::Now();
-    SetTimestamp(started, result.mutable_probed_at());
-    tls::ProbeOptions options;
-    options.host = endpoint.address;
-    options.port = endpoint.port;
-    options.timeout = timeout;
-    options.trusted_roots = {root};
-    absl::StatusOr<tls::ProbeResult> probe = tls::ProbeTls(options);
-    if (probe.ok() && !probe->served_chain.empty()) {
-      result.set_handshake_completed(true);
-      result.set_tls_version(probe->protocol);
-      result.set_cipher(probe->cipher);
-      for (const crypto::Certificate& certificate : probe->served_chain) {
-        *result.add_served_chain() = ToCertificateInfo(certificate);
-      }
-      result.set_served_thumbprint(probe->leaf().Thumbprint());
-      result.set_thumbprint_matches(
-          SameThumbprint(probe->leaf().Thumbprint(), expected_thumbprint));
-      result.set_chain_complete(probe->verification.problem !=
-                                crypto::ChainProblem::kMissingIntermediate);
-      result.set_chain_verifies(probe->verification.ok());
-      result.set_problem(probe->verification.reason);
-    } else {
-      result.set_problem(probe.ok() ? "the server sent no certificate"
-                                    : std::string(probe.status().message()));
-    }
-    const absl::Duration elapsed = absl::Now() - started;
-    result.mutable_elapsed()->set_seconds(absl::ToInt64Seconds(elapsed));
-    result.mutable_elapsed()->set_nanos(
-        static_cast<int32_t>(absl::ToInt64Nanoseconds(elapsed % absl::Seconds(1))));
-    results.push_back(std::move(result));
-  }
-  return results;
 }
 
 }  // namespace
@@ -1032,6 +989,12 @@ absl::StatusOr<std::string> ControllerSession::ReportInventory(const std::string
   v1::ReportInventoryRequest request;
   *request.mutable_inventory() = scan.ok() ? ToHostInventoryProto(*scan, platform_, now)
                                            : ScanFailureReport(scan.status(), platform_, now);
+  if (scan.ok()) {
+    for (v1::ServedProbe& served : ProbeServedBindings(
+             driver_, *scan, std::min(config_.verify_timeout, kServedProbeTimeout))) {
+      *request.mutable_inventory()->add_served() = std::move(served);
+    }
+  }
   const std::string hash = request.inventory().content_hash();
   if (!scan.ok()) Log(absl::StrCat("inventory scan failed: ", scan.status().message()));
   std::shared_ptr<v1::AgentService::Stub> stub = CurrentStub();
@@ -1267,7 +1230,7 @@ v1::JobResult ControllerSession::RunDeploy(const std::string& job_id, int attemp
       result.set_outcome(v1::JOB_OUTCOME_SUCCEEDED);
       detail->set_restarted(true);
       for (v1::ProbeResult& probe :
-           ProbeEndpoints(driver_, job.site_id(), order->expected_thumbprint, order->trusted_root,
+           ProbeEndpoints(driver_, job.site_id(), order->expected_thumbprint, {order->trusted_root},
                           config_.verify_timeout)) {
         *detail->add_verification() = std::move(probe);
       }
@@ -1295,7 +1258,7 @@ v1::JobResult ControllerSession::RunDeploy(const std::string& job_id, int attemp
       detail->mutable_rollback()->set_restored_thumbprint(deployed->previous_thumbprint);
       for (v1::ProbeResult& probe :
            ProbeEndpoints(driver_, job.site_id(), deployed->previous_thumbprint,
-                          order->trusted_root, config_.verify_timeout)) {
+                          {order->trusted_root}, config_.verify_timeout)) {
         *detail->mutable_rollback()->add_verification() = std::move(probe);
       }
       *result.mutable_failure() =
@@ -1371,13 +1334,13 @@ v1::JobResult ControllerSession::ResultFromJournal(const JobRecord& record) {
       if (record.state == JobState::kSucceeded) {
         for (v1::ProbeResult& probe :
              ProbeEndpoints(driver_, order->site_id, order->expected_thumbprint,
-                            order->trusted_root, config_.verify_timeout)) {
+                            {order->trusted_root}, config_.verify_timeout)) {
           *deploy->add_verification() = std::move(probe);
         }
       } else if (record.state == JobState::kRolledBack) {
         for (v1::ProbeResult& probe :
              ProbeEndpoints(driver_, order->site_id, deploy->previous_thumbprint(),
-                            order->trusted_root, config_.verify_timeout)) {
+                            {order->trusted_root}, config_.verify_timeout)) {
           *deploy->mutable_rollback()->add_verification() = std::move(probe);
         }
       }

@@ -159,6 +159,7 @@ std::string InventoryContentHash(const v1::HostInventory& inventory) {
   v1::HostInventory copy = inventory;
   copy.clear_scanned_at();
   copy.clear_content_hash();
+  copy.clear_served();
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);

@@ -39,7 +39,8 @@ certfleet::v1::HostInventory ScanFailureReport(const absl::Status& scan_error,
 certfleet::v1::CertificateInfo ToCertificateInfo(const crypto::Certificate& certificate);
 
 // SHA-256 of the deterministic serialization of `inventory` without
-// scanned_at and content_hash, 64 upper-case hex digits.
+// scanned_at, content_hash and served (measurements, not configuration),
+// 64 upper-case hex digits.
 std::string InventoryContentHash(const certfleet::v1::HostInventory& inventory);
 
 // Upper-case hex SHA-256 of `bytes`.

@@ -176,7 +176,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetHost(grpc::CallbackServerContext*
       if (certificate != by_thumbprint.end()) {
         *view->mutable_certificate() = ToCertificateInfoProto(*certificate->second);
       }
-      view->set_served_status(v1::SERVED_STATUS_NOT_PROBED);
+      view->set_served_status(ToServedStatusProto(binding.last_probe));
+      if (binding.last_probe.has_value()) {
+        *view->mutable_last_probe() = ToProbeResultProto(*binding.last_probe);
+      }
       if (policy.ok()) view->set_policy_name(policy->name);
       absl::StatusOr<std::optional<store::OrderRecord>> open =
           store_.orders().FindOpenOrder(host->host_id, binding.binding_id);
@@ -358,6 +361,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListCertificates(
         site->set_site_id(binding.site_id);
         site->set_site_name(binding.site_name);
         site->set_binding_id(binding.binding_id);
+        row->set_served_status(
+            WorseServedStatus(row->served_status(), ToServedStatusProto(binding.last_probe)));
         absl::StatusOr<std::optional<store::OrderRecord>> open =
             store_.orders().FindOpenOrder(certificate.host_id, binding.binding_id);
         if (!open.ok()) return open.status();

@@ -228,6 +228,52 @@ v1::Binding ToBindingProto(const store::BindingRecord& binding) {
   return proto;
 }
 
+v1::ServedStatus ToServedStatusProto(const std::optional<store::BindingProbeRecord>& probe) {
+  if (!probe.has_value()) return v1::SERVED_STATUS_NOT_PROBED;
+  switch (probe->status) {
+    case store::ServedStatus::kMatches:
+      return v1::SERVED_STATUS_MATCHES;
+    case store::ServedStatus::kMismatch:
+      return v1::SERVED_STATUS_MISMATCH;
+    case store::ServedStatus::kIncompleteChain:
+      return v1::SERVED_STATUS_INCOMPLETE_CHAIN;
+    case store::ServedStatus::kUnreachable:
+      return v1::SERVED_STATUS_UNREACHABLE;
+  }
+  return v1::SERVED_STATUS_NOT_PROBED;
+}
+
+v1::ProbeResult ToProbeResultProto(const store::BindingProbeRecord& probe) {
+  v1::ProbeResult result;
+  result.set_address(probe.endpoint);
+  SetTimestamp(probe.probed_at, result.mutable_probed_at());
+  result.set_handshake_completed(probe.status != store::ServedStatus::kUnreachable);
+  result.set_served_thumbprint(probe.served_thumbprint);
+  result.set_thumbprint_matches(probe.status == store::ServedStatus::kMatches ||
+                                probe.status == store::ServedStatus::kIncompleteChain);
+  result.set_chain_complete(probe.status == store::ServedStatus::kMatches);
+  result.set_problem(probe.detail);
+  return result;
+}
+
+v1::ServedStatus WorseServedStatus(v1::ServedStatus a, v1::ServedStatus b) {
+  auto severity = [](v1::ServedStatus status) {
+    switch (status) {
+      case v1::SERVED_STATUS_MISMATCH:
+        return 4;
+      case v1::SERVED_STATUS_INCOMPLETE_CHAIN:
+        return 3;
+      case v1::SERVED_STATUS_UNREACHABLE:
+        return 2;
+      case v1::SERVED_STATUS_MATCHES:
+        return 1;
+      default:
+        return 0;
+    }
+  };
+  return severity(b) > severity(a) ? b : a;
+}
+
 v1::CertificateInfo ToCertificateInfoProto(const store::CertificateRecord& certificate) {
   v1::CertificateInfo proto;
   proto.set_thumbprint_sha1(certificate.thumbprint_sha1);

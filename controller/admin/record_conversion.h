@@ -11,6 +11,7 @@
 #include <google/protobuf/duration.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,13 @@ std::string FromSubjectAlternativeNameProto(const v1::SubjectAlternativeName& na
 v1::Host ToHostProto(const store::HostRecord& host);
 v1::Site ToSiteProto(const store::SiteRecord& site);
 v1::Binding ToBindingProto(const store::BindingRecord& binding);
+// SERVED_STATUS_NOT_PROBED when `probe` is unset.
+v1::ServedStatus ToServedStatusProto(const std::optional<store::BindingProbeRecord>& probe);
+// The stored probe as a ProbeResult (address, time, thumbprints, problem).
+v1::ProbeResult ToProbeResultProto(const store::BindingProbeRecord& probe);
+// The status to show for several bindings of one certificate: the most
+// serious (mismatch, incomplete chain, unreachable, matches, not probed).
+v1::ServedStatus WorseServedStatus(v1::ServedStatus a, v1::ServedStatus b);
 v1::CertificateInfo ToCertificateInfoProto(const store::CertificateRecord& certificate);
 // What the toolkit reads from a certificate (for uploads), DER included.
 v1::CertificateInfo ToCertificateInfoProto(const crypto::Certificate& certificate);

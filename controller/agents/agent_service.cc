@@ -591,6 +591,18 @@ grpc::ServerUnaryReactor* AgentServiceImpl::ReportInventory(
     if (!result.ok()) return result.status();
     response->set_disposition(ToInventoryDispositionProto(result->disposition));
     response->set_stored_content_hash(result->stored_content_hash);
+    if (result->disposition == store::InventoryDisposition::kApplied ||
+        result->disposition == store::InventoryDisposition::kUnchanged) {
+      for (const store::BindingProbeRecord& probe :
+           FromServedProbes(peer->host_id, request->inventory(), now, options_.inventory_limits)) {
+        // A binding the report names but the store does not have (the
+        // report left it out) is no reason to refuse the inventory.
+        if (absl::Status recorded = store_.inventory().RecordBindingProbe(probe);
+            !recorded.ok() && !absl::IsNotFound(recorded)) {
+          return recorded;
+        }
+      }
+    }
     if (result->disposition == store::InventoryDisposition::kApplied &&
         options_.on_inventory_applied) {
       options_.on_inventory_applied(peer->host_id);

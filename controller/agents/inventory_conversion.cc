@@ -2,6 +2,8 @@
 
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -270,6 +272,45 @@ v1::InventoryDisposition ToInventoryDispositionProto(store::InventoryDisposition
       return v1::INVENTORY_DISPOSITION_SCAN_FAILURE_RECORDED;
   }
   return v1::INVENTORY_DISPOSITION_UNSPECIFIED;
+}
+
+std::vector<store::BindingProbeRecord> FromServedProbes(std::string_view host_id,
+                                                        const v1::HostInventory& inventory,
+                                                        absl::Time received_at,
+                                                        const InventoryLimits& limits) {
+  std::vector<store::BindingProbeRecord> records;
+  for (const v1::ServedProbe& served : inventory.served()) {
+    if (static_cast<int>(records.size()) >= limits.max_bindings) break;
+    const v1::ProbeResult& probe = served.probe();
+    if (served.binding_id().empty() || probe.address().empty()) continue;
+    store::BindingProbeRecord record;
+    record.host_id = std::string(host_id);
+    record.binding_id = served.binding_id();
+    record.endpoint = probe.address();
+    record.probed_at = probe.has_probed_at() ? FromTimestamp(probe.probed_at()) : received_at;
+    record.served_thumbprint = probe.served_thumbprint();
+    if (!probe.handshake_completed()) {
+      record.status = store::ServedStatus::kUnreachable;
+      record.detail = probe.problem().empty() ? "no TLS handshake completed" : probe.problem();
+    } else if (!probe.thumbprint_matches()) {
+      record.status = store::ServedStatus::kMismatch;
+      record.detail = absl::StrCat("serves ", probe.served_thumbprint(), " instead of the bound ",
+                                   probe.expected_thumbprint(),
+                                   " (was the web service restarted after the change?)");
+    } else if (!probe.chain_complete()) {
+      record.status = store::ServedStatus::kIncompleteChain;
+      record.detail = probe.problem().empty()
+                          ? "serves the bound certificate without its intermediate"
+                          : probe.problem();
+    } else {
+      record.status = store::ServedStatus::kMatches;
+      record.detail = probe.chain_verifies()
+                          ? "serves the bound certificate with a chain that verifies"
+                          : absl::StrCat("serves the bound certificate; ", probe.problem());
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
 }
 
 }  // namespace certfleet::controller::agents

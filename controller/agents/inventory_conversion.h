@@ -16,8 +16,10 @@
 #define CERTFLEET_CONTROLLER_AGENTS_INVENTORY_CONVERSION_H_
 
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "certfleet/v1/agent.pb.h"
 #include "controller/store/records.h"
 
@@ -36,6 +38,16 @@ struct InventoryLimits {
 
 absl::StatusOr<store::InventoryReport> FromHostInventoryProto(
     std::string_view host_id, const certfleet::v1::HostInventory& inventory,
+    const InventoryLimits& limits = {});
+
+// The binding probes of an inventory report (HostInventory.served) as the
+// store keeps them, for `host_id`: no handshake is kUnreachable, another
+// leaf than the bound one kMismatch, the bound leaf without the
+// intermediates to reach a root kIncompleteChain, else kMatches. At most
+// limits.max_bindings are taken; probes without a binding id or address
+// are skipped. `received_at` stands in for a missing probe time.
+std::vector<store::BindingProbeRecord> FromServedProbes(
+    std::string_view host_id, const certfleet::v1::HostInventory& inventory, absl::Time received_at,
     const InventoryLimits& limits = {});
 
 // The wire value of a store disposition.

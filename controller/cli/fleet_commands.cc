@@ -286,8 +286,8 @@ void RegisterHosts(CLI::App& app, int& exit_code) {
       }
       sites.Print(out);
       out << "\nBindings:\n";
-      Table bindings(
-          {"SITE", "BINDING", "ENDPOINTS", "THUMBPRINT", "EXPIRES", "POLICY", "OPEN ORDER"});
+      Table bindings({"SITE", "BINDING", "ENDPOINTS", "THUMBPRINT", "EXPIRES", "SERVED", "POLICY",
+                      "OPEN ORDER"});
       for (const v1::BindingView& view : response.bindings()) {
         std::vector<std::string> endpoints;
         for (const v1::Endpoint& endpoint : view.binding().secure_endpoints()) {
@@ -299,6 +299,7 @@ void RegisterHosts(CLI::App& app, int& exit_code) {
             {view.site_name(), view.binding().binding_id(), Or(absl::StrJoin(endpoints, ",")),
              Or(view.binding().certificate_thumbprint()),
              view.has_certificate() ? Time(view.certificate().not_after()) : "-",
+             Short(v1::ServedStatus_Name(view.served_status()), "SERVED_STATUS_"),
              Or(view.policy_name()),
              view.open_order_id().empty()
                  ? "-"

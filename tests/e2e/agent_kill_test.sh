@@ -110,6 +110,13 @@ served=$("$certfleetctl" cert probe "$https" --roots "$work/data/local-ca/root.c
   sed -n 's/.*thumbprint \([0-9A-F]*\),.*/\1/p' | head -n 1)
 [ -n "$served" ] || fail "the site does not serve a certificate of the local CA after the resume"
 [ "$served" != "$old" ] || fail "the site still serves the old certificate $old"
+# The agent's inventory after the job probed the site from the host.
+for _ in $(seq 1 50); do
+  "$certfleetctl" hosts show web01.demo.test | grep -q " matches " && break
+  sleep 0.2
+done
+"$certfleetctl" hosts show web01.demo.test | grep -q " matches " ||
+  fail "the host's inventory does not show the site serving its bound certificate"
 if grep -q 'certfleet-temporary' "$work/host/inetsrv/MetaBase.xml"; then
   fail "the temporary site is still in MetaBase.xml"
 fi

@@ -378,6 +378,21 @@ TEST_F(ControllerSessionTest, TheSessionComesUpAndTheHostIsOnlineWithItsInventor
   }
   EXPECT_THAT(thumbprints, Contains(site_.thumbprint));
 
+  // Each started site's binding was probed from the host: the emulator
+  // serves the bound certificate with its chain.
+  std::optional<store::BindingProbeRecord> probe;
+  ASSERT_TRUE(WaitUntil([&] {
+    absl::StatusOr<std::vector<store::BindingRecord>> listed =
+        controller_->store().inventory().ListBindings(host_id_);
+    if (!listed.ok()) return false;
+    for (const store::BindingRecord& binding : *listed) {
+      if (binding.certificate_thumbprint == site_.thumbprint) probe = binding.last_probe;
+    }
+    return probe.has_value();
+  }));
+  EXPECT_EQ(probe->status, store::ServedStatus::kMatches) << probe->detail;
+  EXPECT_EQ(probe->served_thumbprint, site_.thumbprint);
+
   // An InventoryRequest from the controller gets another report.
   EXPECT_TRUE(controller_->agent_service().RequestInventory(host_id_, "operator rescan"));
   EXPECT_TRUE(WaitUntil([this] { return Logged("inventory reported (controller request"); }));

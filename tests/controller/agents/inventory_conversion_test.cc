@@ -109,5 +109,45 @@ TEST(InventoryConversionTest, ScanFailureSkipsContentChecks) {
   EXPECT_EQ(report->scan_failure->message, "MetaBase.xml line 212: unterminated element");
 }
 
+TEST(InventoryConversionTest, ServedProbesBecomeStatusesOfTheirBindings) {
+  v1::HostInventory inventory;
+  auto add = [&](const std::string& binding_id, bool handshake, bool matches, bool complete) {
+    v1::ServedProbe* served = inventory.add_served();
+    served->set_binding_id(binding_id);
+    v1::ProbeResult* probe = served->mutable_probe();
+    probe->set_address("10.0.0.5:443");
+    probe->mutable_probed_at()->set_seconds(1'750'000'000);
+    probe->set_handshake_completed(handshake);
+    probe->set_expected_thumbprint("AA");
+    probe->set_served_thumbprint(handshake ? (matches ? "AA" : "BB") : "");
+    probe->set_thumbprint_matches(matches);
+    probe->set_chain_complete(complete);
+    probe->set_chain_verifies(complete);
+    if (!handshake) probe->set_problem("connection refused");
+  };
+  add("1", true, true, true);
+  add("2", true, false, true);
+  add("3", true, true, false);
+  add("4", false, false, false);
+  add("", true, true, true);  // no binding id: skipped
+
+  const std::vector<store::BindingProbeRecord> records =
+      FromServedProbes("host-1", inventory, absl::FromUnixSeconds(1'760'000'000));
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].status, store::ServedStatus::kMatches);
+  EXPECT_EQ(records[0].host_id, "host-1");
+  EXPECT_EQ(records[0].endpoint, "10.0.0.5:443");
+  EXPECT_EQ(records[0].probed_at, absl::FromUnixSeconds(1'750'000'000));
+  EXPECT_EQ(records[1].status, store::ServedStatus::kMismatch);
+  EXPECT_THAT(records[1].detail, HasSubstr("serves BB instead of the bound AA"));
+  EXPECT_EQ(records[2].status, store::ServedStatus::kIncompleteChain);
+  EXPECT_EQ(records[3].status, store::ServedStatus::kUnreachable);
+  EXPECT_EQ(records[3].detail, "connection refused");
+
+  InventoryLimits limits;
+  limits.max_bindings = 2;
+  EXPECT_EQ(FromServedProbes("host-1", inventory, absl::Now(), limits).size(), 2u);
+}
+
 }  // namespace
 }  // namespace certfleet::controller::agents
