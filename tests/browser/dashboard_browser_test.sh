@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser test of the expiry dashboard. Seeds an emulated fleet on loopback
-# (a controller serving its dashboard on 127.0.0.1:0, three emulated IIS 6
-# hosts each with its iis6-emulator and its certfleet-agent), lets their
+# (a controller serving its dashboard on 127.0.0.1:0 with an API token, three
+# emulated IIS 6 hosts each with its iis6-emulator and its certfleet-agent), lets their
 # inventory land and the renewals run, then runs dashboard_test.mjs: Debian's
 # chromium through playwright-core compares the page with the JSON API,
 # stops one agent to see the page follow, and saves a screenshot.
@@ -41,8 +41,13 @@ fail() {
   exit 1
 }
 
-# The controller: gRPC and HTTP both on port 0 of loopback.
+# The controller: gRPC and HTTP both on port 0 of loopback, the API behind
+# a bearer token (so the page's token handling is tested too).
+api_token=$(openssl rand -hex 24)
+printf '%s\n' "$api_token" >"$work/http-token"
+chmod 600 "$work/http-token"
 "$controller" --data-dir "$work/controller" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+  --http-token-file "$work/http-token" \
   >"$work/logs/controller.out" 2>"$work/logs/controller.log" &
 pids+=($!)
 for _ in $(seq 1 200); do
@@ -123,7 +128,7 @@ done
 # The browser test stops the last agent and watches the page follow.
 last=$(printf 'web%02d' "$hosts")
 if ! node "$here/dashboard_test.mjs" --url "$dashboard" --screenshot "$screenshot" \
-    --hosts "$hosts" --chromium "$chromium" \
+    --hosts "$hosts" --chromium "$chromium" --token "$api_token" \
     --stop-agent-pid "${agent_pids[$((hosts - 1))]}" --stop-agent-host "$last.browser.test"; then
   fail "the dashboard does not show what the API answers (screenshots beside $screenshot)"
 fi
