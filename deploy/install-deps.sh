@@ -11,6 +11,8 @@ packages=(
   libssl-dev openssl libsqlite3-dev sqlite3
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcli11-dev nlohmann-json3-dev libpugixml-dev libyaml-cpp-dev
+  # IANA time zones (campaign maintenance windows, absl::LoadTimeZone)
+  tzdata
   # tests (chromium: the dashboard's browser test)
   libgtest-dev libgmock-dev chromium
 )
