@@ -302,7 +302,8 @@ try {
   const first = initial.answer.items[0];
   const firstRow = initial.shown.rows[0];
   if (firstRow.thumbprint !== first.thumbprint || firstRow.days_left !== first.days_left ||
-      firstRow.hostname !== first.hostname || firstRow.issuer !== first.issuer) {
+      firstRow.hostname !== first.hostname || firstRow.issuer !== first.issuer ||
+      !firstRow.served.split(' ').includes(`served-${first.served_status}`)) {
     fail(`first row ${JSON.stringify(firstRow)} differs from the API's ${JSON.stringify(first)}`);
   }
   pass(`the inventory shows the API's ${initial.shown.rows.length} rows in order; first row ` +

@@ -566,6 +566,17 @@
     return site ? site.served.status : 'not_probed';
   }
 
+  // What the latest probes saw, per site, for the served pill's tooltip.
+  function servedDetail(certificate) {
+    return (certificate.bound_sites || []).map((site) => {
+      const served = site.served || {};
+      const seen = [served.endpoint, served.detail].filter(Boolean).join(': ');
+      const when = served.probed_at ? ` (probed ${ago(served.probed_at)})` : '';
+      return `${site.site_name || site.site_id}: ${humanize(served.status || 'not_probed')}` +
+        `${seen ? ` · ${seen}` : ''}${when}`;
+    }).join('\n');
+  }
+
   function renderInventory(answer, query) {
     const items = answer.items || [];
     const rows = items.map((certificate) => {
@@ -585,8 +596,9 @@
           class: `days num days-${bucketOfDays(days)}`, 'data-testid': 'cell-days-left',
           title: certificate.not_after ? `valid until ${certificate.not_after}` : '',
         }, Number.isFinite(days) ? String(days) : '–'),
-        el('td', {}, el('span', { class: `pill served-${served}`, 'data-testid': 'cell-served' },
-          SERVED_LABELS[served] || humanize(served))));
+        el('td', {}, el('span', {
+          class: `pill served-${served}`, 'data-testid': 'cell-served', title: servedDetail(certificate),
+        }, SERVED_LABELS[served] || humanize(served))));
     });
     replaceRows(byId('inventory-body'), rows);
     byId('inventory-none').hidden = items.length !== 0;
