@@ -27,6 +27,8 @@ std::string_view IdPrefix(IdKind kind) {
       return "job";
     case IdKind::kAuditEvent:
       return "event";
+    case IdKind::kCampaign:
+      return "campaign";
   }
   return "id";
 }

@@ -12,10 +12,10 @@
 
 namespace certfleet::controller::store {
 
-enum class IdKind { kHost, kJoinToken, kOrder, kJob, kAuditEvent };
+enum class IdKind { kHost, kJoinToken, kOrder, kJob, kAuditEvent, kCampaign };
 
 // The prefix of `kind`'s ids, without the dash: "host", "token", "order",
-// "job", "event".
+// "job", "event", "campaign".
 std::string_view IdPrefix(IdKind kind);
 
 // A new random id of `kind`, from the operating system's random source.

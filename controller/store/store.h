@@ -1,5 +1,6 @@
 // The controller's persistence, as one facade over small interfaces: hosts,
-// join tokens, inventory, renewal policies, orders, jobs and the audit log.
+// join tokens, inventory, renewal policies, orders, jobs, the audit log and
+// campaigns.
 // Everything the controller keeps goes through these interfaces; nothing
 // outside controller/store/ sees SQL or knows which database is behind them.
 //
@@ -20,6 +21,7 @@
 #define CERTFLEET_CONTROLLER_STORE_STORE_H_
 
 #include "controller/store/audit_log.h"
+#include "controller/store/campaign_store.h"
 #include "controller/store/host_store.h"
 #include "controller/store/inventory_store.h"
 #include "controller/store/job_store.h"
@@ -40,6 +42,7 @@ class Store {
   virtual OrderStore& orders() = 0;
   virtual JobStore& jobs() = 0;
   virtual AuditLog& audit_log() = 0;
+  virtual CampaignStore& campaigns() = 0;
 };
 
 }  // namespace certfleet::controller::store

@@ -353,11 +353,48 @@ CREATE INDEX orders_by_update ON orders (updated_at, order_id);
 CREATE INDEX jobs_by_kind_status ON jobs (kind, status);
 )sql";
 
-constexpr std::array<sqlite::Migration, 2> kMigrations{{
+// Renewal campaigns. A target's order is found through orders.campaign_id
+// (orders_by_campaign), so starting a target is one order insert.
+constexpr char kCampaigns[] = R"sql(
+CREATE TABLE campaigns (
+  campaign_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  spec BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('draft', 'running', 'paused', 'completed', 'aborting',
+    'aborted')),
+  pause_reason TEXT NOT NULL CHECK (pause_reason IN ('', 'operator', 'failure_budget')),
+  state_reason TEXT NOT NULL,
+  plan_fingerprint TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL
+);
+-- Listings, newest first; the engine's "campaigns not finished".
+CREATE INDEX campaigns_by_time ON campaigns (created_at, campaign_id);
+CREATE INDEX campaigns_by_state ON campaigns (state);
+
+CREATE TABLE campaign_targets (
+  campaign_id TEXT NOT NULL REFERENCES campaigns (campaign_id) ON DELETE CASCADE,
+  wave_index INTEGER NOT NULL CHECK (wave_index >= 0),
+  host_id TEXT NOT NULL REFERENCES hosts (host_id),
+  binding_id TEXT NOT NULL,
+  site_id TEXT NOT NULL,
+  planned_thumbprint TEXT NOT NULL,
+  PRIMARY KEY (campaign_id, host_id, binding_id)
+) WITHOUT ROWID;
+-- "Is this binding in an open campaign?" when planning another one.
+CREATE INDEX campaign_targets_by_binding ON campaign_targets (host_id, binding_id);
+)sql";
+
+constexpr std::array<sqlite::Migration, 3> kMigrations{{
     {1, "initial schema: hosts, tokens, inventory, policies, orders, jobs, audit log",
      kInitialSchema},
     {2, "binding probes; order and job indexes for the HTTP API and metrics",
      kProbesAndDashboardIndexes},
+    {3, "renewal campaigns and their targets", kCampaigns},
 }};
 
 }  // namespace

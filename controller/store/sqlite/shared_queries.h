@@ -38,6 +38,10 @@ enum class History { kInclude, kOmit };
 absl::StatusOr<OrderRecord> LoadOrder(sqlite::Database& database, std::string_view order_id,
                                       History history);
 
+// Every order of a campaign, oldest first (history omitted).
+absl::StatusOr<std::vector<OrderRecord>> LoadCampaignOrders(sqlite::Database& database,
+                                                            std::string_view campaign_id);
+
 // OrderStore::TransitionOrder inside the caller's transaction.
 absl::StatusOr<OrderRecord> TransitionOrderIn(sqlite::Database& database,
                                               const OrderTransition& transition);

@@ -148,6 +148,16 @@ absl::StatusOr<OrderRecord> LoadOrder(Database& database, std::string_view order
   return order;
 }
 
+absl::StatusOr<std::vector<OrderRecord>> LoadCampaignOrders(Database& database,
+                                                            std::string_view campaign_id) {
+  WhereClause where;
+  where.Add("campaign_id = ?", {std::string(campaign_id)});
+  return SelectOrders(database,
+                      absl::StrCat("SELECT ", kOrderColumns, " FROM orders", where.Sql(),
+                                   " ORDER BY created_at, order_id"),
+                      where, std::nullopt);
+}
+
 absl::StatusOr<OrderRecord> TransitionOrderIn(Database& database,
                                               const OrderTransition& transition) {
   CERTFLEET_STORE_ASSIGN_OR_RETURN(OrderRecord order,

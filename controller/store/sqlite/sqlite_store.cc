@@ -34,7 +34,8 @@ SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> database)
       policies_(&connection_),
       orders_(&connection_),
       jobs_(&connection_),
-      audit_log_(&connection_) {}
+      audit_log_(&connection_),
+      campaigns_(&connection_) {}
 
 SqliteStore::~SqliteStore() = default;
 

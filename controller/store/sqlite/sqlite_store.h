@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "controller/store/sqlite/sqlite_audit_log.h"
+#include "controller/store/sqlite/sqlite_campaign_store.h"
 #include "controller/store/sqlite/sqlite_connection.h"
 #include "controller/store/sqlite/sqlite_host_store.h"
 #include "controller/store/sqlite/sqlite_inventory_store.h"
@@ -58,6 +59,7 @@ class SqliteStore final : public Store {
   OrderStore& orders() override { return orders_; }
   JobStore& jobs() override { return jobs_; }
   AuditLog& audit_log() override { return audit_log_; }
+  CampaignStore& campaigns() override { return campaigns_; }
 
   // The schema version after opening (the number of migrations applied).
   int schema_version() const { return schema_version_; }
@@ -85,6 +87,7 @@ class SqliteStore final : public Store {
   sqlite_backend::SqliteOrderStore orders_;
   sqlite_backend::SqliteJobStore jobs_;
   sqlite_backend::SqliteAuditLog audit_log_;
+  sqlite_backend::SqliteCampaignStore campaigns_;
   int schema_version_ = 0;
   std::vector<int> applied_migrations_;
 };
