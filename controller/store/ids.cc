@@ -29,6 +29,10 @@ std::string_view IdPrefix(IdKind kind) {
       return "event";
     case IdKind::kCampaign:
       return "campaign";
+    case IdKind::kWebhook:
+      return "webhook";
+    case IdKind::kNotification:
+      return "notification";
   }
   return "id";
 }

@@ -12,10 +12,19 @@
 
 namespace certfleet::controller::store {
 
-enum class IdKind { kHost, kJoinToken, kOrder, kJob, kAuditEvent, kCampaign };
+enum class IdKind {
+  kHost,
+  kJoinToken,
+  kOrder,
+  kJob,
+  kAuditEvent,
+  kCampaign,
+  kWebhook,
+  kNotification
+};
 
 // The prefix of `kind`'s ids, without the dash: "host", "token", "order",
-// "job", "event", "campaign".
+// "job", "event", "campaign", "webhook", "notification".
 std::string_view IdPrefix(IdKind kind);
 
 // A new random id of `kind`, from the operating system's random source.

@@ -1,6 +1,6 @@
 // The controller's persistence, as one facade over small interfaces: hosts,
-// join tokens, inventory, renewal policies, orders, jobs, the audit log and
-// campaigns.
+// join tokens, inventory, renewal policies, orders, jobs, the audit log,
+// campaigns and webhooks.
 // Everything the controller keeps goes through these interfaces; nothing
 // outside controller/store/ sees SQL or knows which database is behind them.
 //
@@ -28,6 +28,7 @@
 #include "controller/store/join_token_store.h"
 #include "controller/store/order_store.h"
 #include "controller/store/policy_store.h"
+#include "controller/store/webhook_store.h"
 
 namespace certfleet::controller::store {
 
@@ -43,6 +44,7 @@ class Store {
   virtual JobStore& jobs() = 0;
   virtual AuditLog& audit_log() = 0;
   virtual CampaignStore& campaigns() = 0;
+  virtual WebhookStore& webhooks() = 0;
 };
 
 }  // namespace certfleet::controller::store

@@ -389,12 +389,49 @@ CREATE TABLE campaign_targets (
 CREATE INDEX campaign_targets_by_binding ON campaign_targets (host_id, binding_id);
 )sql";
 
-constexpr std::array<sqlite::Migration, 3> kMigrations{{
+// Webhooks and their durable delivery queue.
+constexpr char kWebhooks[] = R"sql(
+CREATE TABLE webhooks (
+  webhook_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  secret TEXT NOT NULL,
+  last_delivery_at INTEGER,
+  last_delivery_result TEXT NOT NULL,
+  consecutive_failures INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  delivery_id INTEGER PRIMARY KEY,
+  webhook_id TEXT NOT NULL REFERENCES webhooks (webhook_id) ON DELETE CASCADE,
+  event_id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'abandoned')),
+  last_result TEXT NOT NULL,
+  UNIQUE (webhook_id, event_id)
+);
+-- The delivery loop: pending deliveries by due time.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+-- "Was this event queued before?"
+CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id);
+-- Pruning finished deliveries.
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (created_at);
+)sql";
+
+constexpr std::array<sqlite::Migration, 4> kMigrations{{
     {1, "initial schema: hosts, tokens, inventory, policies, orders, jobs, audit log",
      kInitialSchema},
     {2, "binding probes; order and job indexes for the HTTP API and metrics",
      kProbesAndDashboardIndexes},
     {3, "renewal campaigns and their targets", kCampaigns},
+    {4, "webhooks and their delivery queue", kWebhooks},
 }};
 
 }  // namespace

@@ -35,7 +35,8 @@ SqliteStore::SqliteStore(std::unique_ptr<sqlite::Database> database)
       orders_(&connection_),
       jobs_(&connection_),
       audit_log_(&connection_),
-      campaigns_(&connection_) {}
+      campaigns_(&connection_),
+      webhooks_(&connection_) {}
 
 SqliteStore::~SqliteStore() = default;
 

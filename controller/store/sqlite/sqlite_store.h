@@ -29,6 +29,7 @@
 #include "controller/store/sqlite/sqlite_join_token_store.h"
 #include "controller/store/sqlite/sqlite_order_store.h"
 #include "controller/store/sqlite/sqlite_policy_store.h"
+#include "controller/store/sqlite/sqlite_webhook_store.h"
 #include "controller/store/store.h"
 
 namespace certfleet::controller::store {
@@ -60,6 +61,7 @@ class SqliteStore final : public Store {
   JobStore& jobs() override { return jobs_; }
   AuditLog& audit_log() override { return audit_log_; }
   CampaignStore& campaigns() override { return campaigns_; }
+  WebhookStore& webhooks() override { return webhooks_; }
 
   // The schema version after opening (the number of migrations applied).
   int schema_version() const { return schema_version_; }
@@ -88,6 +90,7 @@ class SqliteStore final : public Store {
   sqlite_backend::SqliteJobStore jobs_;
   sqlite_backend::SqliteAuditLog audit_log_;
   sqlite_backend::SqliteCampaignStore campaigns_;
+  sqlite_backend::SqliteWebhookStore webhooks_;
   int schema_version_ = 0;
   std::vector<int> applied_migrations_;
 };

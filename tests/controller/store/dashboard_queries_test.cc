@@ -346,7 +346,7 @@ TEST(DashboardMigrationTest, SchemaOneDatabaseGainsProbesAndKeepsItsInventory) {
   }
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
                                  SqliteStore::Open({.path = path}));
-  EXPECT_THAT(store->applied_migrations(), ElementsAre(2, 3));
+  EXPECT_THAT(store->applied_migrations(), ElementsAre(2, 3, 4));
   CERTFLEET_ASSERT_OK_AND_ASSIGN(BindingRecord binding,
                                  store->inventory().GetBinding("host-1", "b1"));
   EXPECT_EQ(binding.certificate_thumbprint, "ABCD");
