@@ -123,4 +123,22 @@ std::string PlanFingerprint(const std::vector<Wave>& waves) {
       absl::BytesToHexString(std::string(reinterpret_cast<const char*>(digest), length)));
 }
 
+std::vector<store::CampaignTargetRecord> ToCampaignTargets(const std::vector<Wave>& waves) {
+  std::vector<store::CampaignTargetRecord> records;
+  for (const Wave& wave : waves) {
+    for (const PlannedTarget& target : wave.targets) {
+      store::CampaignTargetRecord record;
+      record.wave_index = wave.index;
+      record.host_id = target.host_id;
+      record.binding_id = target.binding_id;
+      record.site_id = target.site_id;
+      record.planned_thumbprint = target.current_thumbprint;
+      record.hostname = target.hostname;
+      record.site_name = target.site_name;
+      records.push_back(std::move(record));
+    }
+  }
+  return records;
+}
+
 }  // namespace certfleet::controller::campaigns

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "certfleet/v1/campaign.pb.h"
+#include "controller/store/campaign_store.h"
 
 namespace certfleet::controller::campaigns {
 
@@ -72,6 +73,10 @@ std::vector<Wave> PlanWaves(std::vector<PlannedTarget> targets, const WavePlanSe
 
 // The plan's fingerprint, as described above.
 std::string PlanFingerprint(const std::vector<Wave>& waves);
+
+// The plan's targets as CampaignStore::CreateCampaign takes them, wave by
+// wave in plan order (planned_thumbprint is the current thumbprint).
+std::vector<store::CampaignTargetRecord> ToCampaignTargets(const std::vector<Wave>& waves);
 
 }  // namespace certfleet::controller::campaigns
 

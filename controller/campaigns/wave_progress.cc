@@ -71,6 +71,32 @@ void ProgressCounts::Add(TargetProgress progress) {
   }
 }
 
+TargetStatus StatusOf(const store::CampaignTargetRecord& target) {
+  TargetStatus status;
+  status.host_id = target.host_id;
+  status.binding_id = target.binding_id;
+  if (target.order.has_value()) {
+    status.order_state = target.order->state;
+    status.order_open = target.order->open;
+    status.order_created_at = target.order->created_at;
+    status.order_updated_at = target.order->updated_at;
+  }
+  return status;
+}
+
+std::vector<std::vector<TargetStatus>> TargetsByWave(
+    const std::vector<store::CampaignTargetRecord>& targets) {
+  std::vector<std::vector<TargetStatus>> waves;
+  for (const store::CampaignTargetRecord& target : targets) {
+    if (target.wave_index < 0) continue;  // The store refuses these.
+    if (static_cast<size_t>(target.wave_index) >= waves.size()) {
+      waves.resize(static_cast<size_t>(target.wave_index) + 1);
+    }
+    waves[static_cast<size_t>(target.wave_index)].push_back(StatusOf(target));
+  }
+  return waves;
+}
+
 v1::CampaignProgress ToCampaignProgressProto(const ProgressCounts& counts) {
   v1::CampaignProgress proto;
   proto.set_total(static_cast<uint32_t>(counts.total));
@@ -85,17 +111,22 @@ v1::CampaignProgress ToCampaignProgressProto(const ProgressCounts& counts) {
 
 CampaignStep DecideCampaignStep(const CampaignSituation& situation) {
   CampaignStep step;
-  const bool aborting = situation.state == v1::CAMPAIGN_STATE_ABORTING ||
-                        situation.state == v1::CAMPAIGN_STATE_ABORTED;
+  const bool aborting = situation.state == store::CampaignState::kAborting ||
+                        situation.state == store::CampaignState::kAborted;
 
   // Progress of every target, wave and the whole campaign. During an abort
   // a target that never started never will: it counts as cancelled.
+  int accepted_failures = 0;
   for (const std::vector<TargetStatus>& targets : situation.waves) {
     WaveOutlook outlook;
     std::optional<absl::Time> last_finish;
     for (const TargetStatus& target : targets) {
       TargetProgress progress = ProgressOf(target);
       if (aborting && progress == TargetProgress::kPending) progress = TargetProgress::kCancelled;
+      if ((progress == TargetProgress::kFailed || progress == TargetProgress::kRolledBack) &&
+          situation.resumed_at.has_value() && target.order_updated_at <= *situation.resumed_at) {
+        ++accepted_failures;
+      }
       outlook.progress.Add(progress);
       step.progress.Add(progress);
       if (!target.order_state.has_value()) continue;
@@ -116,11 +147,11 @@ CampaignStep DecideCampaignStep(const CampaignSituation& situation) {
       situation.failure_budget,
       FailureCounts{.failures = step.progress.failures(), .finished = step.progress.finished()});
   const bool pause_for_budget =
-      budget_exceeded.has_value() && step.progress.failures() > situation.failures_at_resume;
+      budget_exceeded.has_value() && step.progress.failures() > accepted_failures;
 
   // Wave states, and the wave being worked on: the first that has not
   // finished healthy and soaked.
-  bool gate_open = situation.state != v1::CAMPAIGN_STATE_DRAFT && !aborting;
+  bool gate_open = situation.state != store::CampaignState::kDraft && !aborting;
   const int wave_count = static_cast<int>(step.waves.size());
   for (int index = 0; index < wave_count; ++index) {
     WaveOutlook& wave = step.waves[index];
@@ -168,16 +199,16 @@ CampaignStep DecideCampaignStep(const CampaignSituation& situation) {
   }
 
   switch (situation.state) {
-    case v1::CAMPAIGN_STATE_RUNNING: {
+    case store::CampaignState::kRunning: {
       if (pause_for_budget) {
-        step.new_state = v1::CAMPAIGN_STATE_PAUSED;
-        step.pause_reason = v1::PAUSE_REASON_FAILURE_BUDGET_EXCEEDED;
+        step.new_state = store::CampaignState::kPaused;
+        step.pause_reason = store::CampaignPauseReason::kFailureBudget;
         step.state_reason = *budget_exceeded;
         step.decide_again_at.reset();
         break;
       }
       if (gate_open) {
-        step.new_state = v1::CAMPAIGN_STATE_COMPLETED;
+        step.new_state = store::CampaignState::kCompleted;
         step.state_reason = absl::StrCat("all ", wave_count, wave_count == 1 ? " wave" : " waves",
                                          " finished: ", Summary(step.progress));
         break;
@@ -200,7 +231,7 @@ CampaignStep DecideCampaignStep(const CampaignSituation& situation) {
       if (!step.start.empty()) step.waves[current].state = v1::WAVE_STATE_RUNNING;
       break;
     }
-    case v1::CAMPAIGN_STATE_ABORTING: {
+    case store::CampaignState::kAborting: {
       for (int wave = 0; wave < wave_count; ++wave) {
         const std::vector<TargetStatus>& targets = situation.waves[wave];
         for (int index = 0; index < static_cast<int>(targets.size()); ++index) {
@@ -214,7 +245,7 @@ CampaignStep DecideCampaignStep(const CampaignSituation& situation) {
         }
       }
       if (step.progress.in_flight == 0) {
-        step.new_state = v1::CAMPAIGN_STATE_ABORTED;
+        step.new_state = store::CampaignState::kAborted;
         step.state_reason =
             absl::StrCat("aborted with nothing in flight: ", Summary(step.progress));
       }

@@ -19,9 +19,10 @@
 //     many as max_in_flight allows (counting every in-flight target of the
 //     campaign; 0 means no campaign cap, the controller's global cap still
 //     applies). When the budget is exceeded (failure_budget.h) the campaign
-//     pauses instead and nothing starts; after an operator resumed it, only
-//     failures beyond those counted at the resume pause it again. When every
-//     wave finished healthy the campaign is completed.
+//     pauses instead and nothing starts; after an operator resumed it, the
+//     failures that had finished by then are accepted and only a further
+//     failure pauses it again. When every wave finished healthy the
+//     campaign is completed.
 //   - PAUSED, DRAFT, COMPLETED, ABORTED: nothing starts; progress only.
 //   - ABORTING: nothing starts; pending targets are never started (counted
 //     as cancelled); open orders that have not reached deploying are
@@ -41,6 +42,7 @@
 #include "absl/time/time.h"
 #include "certfleet/v1/campaign.pb.h"
 #include "controller/campaigns/failure_budget.h"
+#include "controller/store/campaign_store.h"
 #include "controller/store/records.h"
 
 namespace certfleet::controller::campaigns {
@@ -49,6 +51,10 @@ enum class TargetProgress { kPending, kInFlight, kDone, kFailed, kRolledBack, kC
 
 // One target's order, as far as the state machine needs it.
 struct TargetStatus {
+  // Which binding; not used by the decision, kept so that a TargetReference
+  // leads back to the target.
+  std::string host_id = {};
+  std::string binding_id = {};
   // Unset while the target has no order (not started).
   std::optional<store::OrderState> order_state;
   // OrderRecord::open.
@@ -61,6 +67,15 @@ struct TargetStatus {
 
 // Where a target is, from its order (see the rules above).
 TargetProgress ProgressOf(const TargetStatus& target);
+
+// The status of a target as CampaignStore::ListTargets returns it.
+TargetStatus StatusOf(const store::CampaignTargetRecord& target);
+
+// ListTargets' targets grouped into waves by wave_index (keeping their order
+// within a wave), for CampaignSituation::waves. A wave index without targets
+// gives an empty wave, so that indexes stay those of the plan.
+std::vector<std::vector<TargetStatus>> TargetsByWave(
+    const std::vector<store::CampaignTargetRecord>& targets);
 
 // Counts of renewals by progress (certfleet.v1.CampaignProgress).
 struct ProgressCounts {
@@ -85,16 +100,17 @@ v1::CampaignProgress ToCampaignProgressProto(const ProgressCounts& counts);
 
 // Everything the decision depends on.
 struct CampaignSituation {
-  v1::CampaignState state = v1::CAMPAIGN_STATE_DRAFT;
+  store::CampaignState state = store::CampaignState::kDraft;
   // The campaign's waves in order, each with its targets in plan order.
   std::vector<std::vector<TargetStatus>> waves;
   absl::Duration soak_time = absl::ZeroDuration();
   FailureBudgetSettings failure_budget;
   // Most targets of this campaign in flight at once; 0: no campaign cap.
   int max_in_flight = 0;
-  // ProgressCounts::failures() when an operator last resumed the campaign;
-  // 0 when never resumed. Failures up to this many do not pause it again.
-  int failures_at_resume = 0;
+  // When an operator last resumed the campaign; unset when never resumed.
+  // Failures whose orders had finished by then were seen by that operator
+  // and do not pause the campaign again.
+  std::optional<absl::Time> resumed_at;
   absl::Time now = absl::UnixEpoch();
 };
 
@@ -132,12 +148,13 @@ struct CampaignStep {
   // ABORTING: targets whose open order has not reached deploying and must
   // be cancelled.
   std::vector<TargetReference> cancel;
-  // The state the campaign should move to, when it should change.
-  std::optional<v1::CampaignState> new_state;
-  // With new_state == PAUSED.
-  v1::PauseReason pause_reason = v1::PAUSE_REASON_UNSPECIFIED;
-  // The change in words, for Campaign.state_reason ("3 failures exceed the
-  // budget of 2"); set with new_state.
+  // The state the campaign should move to, when it should change (for a
+  // CampaignTransition with pause_reason and state_reason).
+  std::optional<store::CampaignState> new_state;
+  // kFailureBudget with new_state == kPaused; kNone otherwise.
+  store::CampaignPauseReason pause_reason = store::CampaignPauseReason::kNone;
+  // The change in words, for the campaign's state_reason ("3 failures
+  // exceed the budget of 2"); set with new_state.
   std::string state_reason;
   // When to decide again even if no order changes (a soak ending).
   std::optional<absl::Time> decide_again_at;

@@ -165,6 +165,23 @@ TEST(PlanFingerprintTest, FieldBoundariesCannotBeConfused) {
   EXPECT_NE(PlanFingerprint({a}), PlanFingerprint({b}));
 }
 
+TEST(WavePlannerTest, TargetsForTheStoreKeepWaveAndPlanOrder) {
+  const std::vector<Wave> waves = PlanWaves(Hosts(3, /*several_bindings=*/true), Settings(1, {}));
+  const std::vector<store::CampaignTargetRecord> records = ToCampaignTargets(waves);
+  ASSERT_EQ(records.size(), 6u);
+  EXPECT_EQ(records[0].wave_index, 0);
+  EXPECT_EQ(records[0].host_id, "host-000");
+  EXPECT_EQ(records[0].binding_id, "binding-1");
+  EXPECT_EQ(records[0].site_id, "1");
+  EXPECT_EQ(records[0].planned_thumbprint, std::string(40, '0'));
+  EXPECT_EQ(records[1].wave_index, 1);
+  EXPECT_EQ(records[1].host_id, "host-001");
+  EXPECT_EQ(records[2].host_id, "host-001");
+  EXPECT_EQ(records[2].binding_id, "binding-2");
+  EXPECT_EQ(records[5].wave_index, 1);
+  EXPECT_EQ(records[5].hostname, "web002.example.com");
+}
+
 TEST(WavePlanSettingsTest, FromProto) {
   v1::WavePlan plan;
   plan.add_cumulative_percentages(10);

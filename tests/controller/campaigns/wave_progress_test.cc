@@ -34,7 +34,7 @@ TargetStatus Done(absl::Time at) { return Closed(store::OrderState::kDone, at); 
 
 CampaignSituation Running(std::vector<std::vector<TargetStatus>> waves, absl::Time now) {
   CampaignSituation situation;
-  situation.state = v1::CAMPAIGN_STATE_RUNNING;
+  situation.state = store::CampaignState::kRunning;
   situation.waves = std::move(waves);
   situation.soak_time = absl::Hours(1);
   situation.now = now;
@@ -149,8 +149,8 @@ TEST(WaveProgressTest, BudgetExceededPausesAndStartsNothing) {
               kStart + absl::Hours(2));
   situation.failure_budget.max_failures = 0;
   CampaignStep step = DecideCampaignStep(situation);
-  EXPECT_EQ(step.new_state, v1::CAMPAIGN_STATE_PAUSED);
-  EXPECT_EQ(step.pause_reason, v1::PAUSE_REASON_FAILURE_BUDGET_EXCEEDED);
+  EXPECT_EQ(step.new_state, store::CampaignState::kPaused);
+  EXPECT_EQ(step.pause_reason, store::CampaignPauseReason::kFailureBudget);
   EXPECT_EQ(step.state_reason, "1 failure exceeds the budget of 0");
   EXPECT_THAT(step.start, IsEmpty());
   EXPECT_THAT(WaveStates(step), ElementsAre(v1::WAVE_STATE_FAILED, v1::WAVE_STATE_PENDING));
@@ -162,7 +162,7 @@ TEST(WaveProgressTest, BudgetExceededPausesAndStartsNothing) {
                                        kStart + absl::Hours(2));
   mid_wave.failure_budget.max_failure_percent = 20;
   step = DecideCampaignStep(mid_wave);
-  EXPECT_EQ(step.new_state, v1::CAMPAIGN_STATE_PAUSED);
+  EXPECT_EQ(step.new_state, store::CampaignState::kPaused);
   EXPECT_EQ(step.state_reason, "50% of 2 finished renewals failed, over the budget of 20%");
   EXPECT_THAT(step.start, IsEmpty());
   EXPECT_THAT(WaveStates(step), ElementsAre(v1::WAVE_STATE_SUCCEEDED, v1::WAVE_STATE_RUNNING));
@@ -173,7 +173,7 @@ TEST(WaveProgressTest, ResumedCampaignPausesAgainOnlyOnANewFailure) {
       Running({{Closed(store::OrderState::kFailed, kStart)}, {Pending(), Pending()}},
               kStart + absl::Hours(2));
   situation.failure_budget.max_failures = 0;
-  situation.failures_at_resume = 1;
+  situation.resumed_at = kStart + absl::Hours(1);
   CampaignStep step = DecideCampaignStep(situation);
   EXPECT_EQ(step.new_state, std::nullopt);
   EXPECT_THAT(step.start, ElementsAre(TargetReference{.wave = 1, .target = 0},
@@ -182,13 +182,13 @@ TEST(WaveProgressTest, ResumedCampaignPausesAgainOnlyOnANewFailure) {
   situation.waves[1][0] = Closed(store::OrderState::kRolledBack, kStart + absl::Hours(3));
   situation.waves[1][1] = Open(store::OrderState::kDeploying);
   step = DecideCampaignStep(situation);
-  EXPECT_EQ(step.new_state, v1::CAMPAIGN_STATE_PAUSED);
+  EXPECT_EQ(step.new_state, store::CampaignState::kPaused);
   EXPECT_EQ(step.state_reason, "2 failures exceed the budget of 0");
 }
 
 TEST(WaveProgressTest, PausedCampaignStartsNothing) {
   CampaignSituation situation = Running({{Pending(), Pending()}}, kStart);
-  situation.state = v1::CAMPAIGN_STATE_PAUSED;
+  situation.state = store::CampaignState::kPaused;
   const CampaignStep step = DecideCampaignStep(situation);
   EXPECT_THAT(step.start, IsEmpty());
   EXPECT_EQ(step.new_state, std::nullopt);
@@ -197,7 +197,7 @@ TEST(WaveProgressTest, PausedCampaignStartsNothing) {
 
 TEST(WaveProgressTest, DraftIsAllPending) {
   CampaignSituation situation = Running({{Pending()}, {Pending()}}, kStart);
-  situation.state = v1::CAMPAIGN_STATE_DRAFT;
+  situation.state = store::CampaignState::kDraft;
   const CampaignStep step = DecideCampaignStep(situation);
   EXPECT_THAT(step.start, IsEmpty());
   EXPECT_EQ(step.current_wave, std::nullopt);
@@ -209,7 +209,7 @@ TEST(WaveProgressTest, CompletesWhenEveryWaveFinishedWithoutSoakingTheLast) {
   CampaignSituation situation =
       Running({{Done(kStart)}, {Done(last), Closed(store::OrderState::kCancelled, last)}}, last);
   const CampaignStep step = DecideCampaignStep(situation);
-  EXPECT_EQ(step.new_state, v1::CAMPAIGN_STATE_COMPLETED);
+  EXPECT_EQ(step.new_state, store::CampaignState::kCompleted);
   EXPECT_EQ(step.state_reason,
             "all 2 waves finished: 2 done, 0 failed, 0 rolled back, 1 cancelled");
   EXPECT_EQ(step.current_wave, std::nullopt);
@@ -223,9 +223,12 @@ TEST(WaveProgressTest, LastFailureOverBudgetPausesRatherThanCompletes) {
       Running({{Done(kStart)}, {Closed(store::OrderState::kFailed, kStart + absl::Hours(2))}},
               kStart + absl::Hours(2));
   situation.failure_budget.max_failures = 0;
-  EXPECT_EQ(DecideCampaignStep(situation).new_state, v1::CAMPAIGN_STATE_PAUSED);
-  situation.failures_at_resume = 1;
-  EXPECT_EQ(DecideCampaignStep(situation).new_state, v1::CAMPAIGN_STATE_COMPLETED);
+  EXPECT_EQ(DecideCampaignStep(situation).new_state, store::CampaignState::kPaused);
+  situation.resumed_at = kStart + absl::Hours(1);
+  EXPECT_EQ(DecideCampaignStep(situation).new_state, store::CampaignState::kPaused)
+      << "the failure came after the resume";
+  situation.resumed_at = kStart + absl::Hours(2);
+  EXPECT_EQ(DecideCampaignStep(situation).new_state, store::CampaignState::kCompleted);
 }
 
 TEST(WaveProgressTest, AbortStopsNewStartsAndCancelsWhatHasNotDeployed) {
@@ -235,7 +238,7 @@ TEST(WaveProgressTest, AbortStopsNewStartsAndCancelsWhatHasNotDeployed) {
                 Open(store::OrderState::kFailed), Pending()},
                {Pending(), Pending()}},
               kStart + absl::Hours(5));
-  situation.state = v1::CAMPAIGN_STATE_ABORTING;
+  situation.state = store::CampaignState::kAborting;
   CampaignStep step = DecideCampaignStep(situation);
   EXPECT_THAT(step.start, IsEmpty());
   EXPECT_THAT(step.never_start, ElementsAre(TargetReference{.wave = 1, .target = 3},
@@ -254,7 +257,7 @@ TEST(WaveProgressTest, AbortStopsNewStartsAndCancelsWhatHasNotDeployed) {
   situation.waves[1][1] = Closed(store::OrderState::kCancelled, kStart + absl::Hours(5));
   situation.waves[1][2] = Closed(store::OrderState::kCancelled, kStart + absl::Hours(5));
   step = DecideCampaignStep(situation);
-  EXPECT_EQ(step.new_state, v1::CAMPAIGN_STATE_ABORTED);
+  EXPECT_EQ(step.new_state, store::CampaignState::kAborted);
   EXPECT_EQ(step.state_reason,
             "aborted with nothing in flight: 1 done, 0 failed, 1 rolled back, 5 cancelled");
   EXPECT_THAT(step.cancel, IsEmpty());
@@ -264,11 +267,40 @@ TEST(WaveProgressTest, AbortStopsNewStartsAndCancelsWhatHasNotDeployed) {
 
 TEST(WaveProgressTest, AbortedCampaignOnlyCounts) {
   CampaignSituation situation = Running({{Done(kStart), Pending()}}, kStart);
-  situation.state = v1::CAMPAIGN_STATE_ABORTED;
+  situation.state = store::CampaignState::kAborted;
   const CampaignStep step = DecideCampaignStep(situation);
   EXPECT_THAT(step.never_start, IsEmpty());
   EXPECT_EQ(step.new_state, std::nullopt);
   EXPECT_EQ(step.progress, (ProgressCounts{.total = 2, .done = 1, .cancelled = 1}));
+}
+
+TEST(WaveProgressTest, TargetsFromTheStoreGroupedByWave) {
+  store::CampaignTargetRecord canary;
+  canary.wave_index = 0;
+  canary.host_id = "host-1";
+  canary.binding_id = "binding-1";
+  store::OrderRecord order;
+  order.state = store::OrderState::kRolledBack;
+  order.open = false;
+  order.created_at = kStart;
+  order.updated_at = kStart + absl::Minutes(7);
+  canary.order = order;
+  store::CampaignTargetRecord second = canary;
+  second.wave_index = 2;
+  second.host_id = "host-2";
+  second.order.reset();
+
+  const std::vector<std::vector<TargetStatus>> waves = TargetsByWave({canary, second});
+  ASSERT_EQ(waves.size(), 3u);
+  ASSERT_EQ(waves[0].size(), 1u);
+  EXPECT_TRUE(waves[1].empty()) << "indexes stay those of the plan";
+  ASSERT_EQ(waves[2].size(), 1u);
+  EXPECT_EQ(waves[0][0].host_id, "host-1");
+  EXPECT_EQ(waves[0][0].order_state, store::OrderState::kRolledBack);
+  EXPECT_EQ(waves[0][0].order_updated_at, kStart + absl::Minutes(7));
+  EXPECT_EQ(ProgressOf(waves[0][0]), TargetProgress::kRolledBack);
+  EXPECT_EQ(waves[2][0].host_id, "host-2");
+  EXPECT_EQ(ProgressOf(waves[2][0]), TargetProgress::kPending);
 }
 
 TEST(WaveProgressTest, ProgressToProto) {
