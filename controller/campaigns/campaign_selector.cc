@@ -101,10 +101,11 @@ absl::StatusOr<SelectionCriteria> FromCampaignSelectorProto(const v1::CampaignSe
   }
   for (const int hash : selector.signature_hashes()) {
     if (hash == v1::SIGNATURE_HASH_UNSPECIFIED || !v1::SignatureHash_IsValid(hash)) {
+      const std::string value = hash == v1::SIGNATURE_HASH_UNSPECIFIED
+                                    ? "SIGNATURE_HASH_UNSPECIFIED"
+                                    : absl::StrCat("unknown value ", hash);
       return absl::InvalidArgumentError(
-          absl::StrCat("selector.signature_hashes: ",
-                       hash == 0 ? "SIGNATURE_HASH_UNSPECIFIED" : "unknown value ",
-                       hash == 0 ? "" : absl::StrCat(hash), " is not a hash to select by"));
+          absl::StrCat("selector.signature_hashes: ", value, " is not a hash to select by"));
     }
     criteria.signature_hashes.push_back(WithoutPrefix(
         v1::SignatureHash_Name(static_cast<v1::SignatureHash>(hash)), "SIGNATURE_HASH_"));

@@ -23,6 +23,10 @@
 //     failures that had finished by then are accepted and only a further
 //     failure pauses it again. When every wave finished healthy the
 //     campaign is completed.
+//   - Wave states for display: PENDING (not reached), RUNNING, SOAKING,
+//     SUCCEEDED, FAILED (finished with failures while the budget is
+//     exceeded; it stays FAILED after a resume lets the campaign go on),
+//     CANCELLED (stopped or never started by an abort).
 //   - PAUSED, DRAFT, COMPLETED, ABORTED: nothing starts; progress only.
 //   - ABORTING: nothing starts; pending targets are never started (counted
 //     as cancelled); open orders that have not reached deploying are

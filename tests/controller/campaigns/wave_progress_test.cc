@@ -98,6 +98,30 @@ TEST(WaveProgressTest, NextWaveWaitsForThePreviousToFinishAndSoak) {
   EXPECT_THAT(WaveStates(step), ElementsAre(v1::WAVE_STATE_SUCCEEDED, v1::WAVE_STATE_RUNNING));
 }
 
+TEST(WaveProgressTest, ThirdWaveWaitsForTheSecondToSoak) {
+  const absl::Time second_done = kStart + absl::Hours(4);
+  CampaignSituation situation = Running(
+      {{Done(kStart)}, {Done(second_done), Open(store::OrderState::kVerifying)}, {Pending()}},
+      kStart + absl::Hours(10));
+  CampaignStep step = DecideCampaignStep(situation);
+  EXPECT_THAT(step.start, IsEmpty());
+  EXPECT_EQ(step.current_wave, 1);
+  EXPECT_THAT(WaveStates(step), ElementsAre(v1::WAVE_STATE_SUCCEEDED, v1::WAVE_STATE_RUNNING,
+                                            v1::WAVE_STATE_PENDING));
+
+  situation.waves[1][1] = Done(second_done);
+  situation.now = second_done + absl::Minutes(30);
+  step = DecideCampaignStep(situation);
+  EXPECT_THAT(step.start, IsEmpty());
+  EXPECT_EQ(step.current_wave, 1);
+  EXPECT_EQ(step.decide_again_at, second_done + absl::Hours(1));
+
+  situation.now = second_done + absl::Hours(1);
+  step = DecideCampaignStep(situation);
+  EXPECT_THAT(step.start, ElementsAre(TargetReference{.wave = 2, .target = 0}));
+  EXPECT_EQ(step.current_wave, 2);
+}
+
 TEST(WaveProgressTest, WaveFinishesWhenItsLastTargetFinishes) {
   const absl::Time first = kStart + absl::Minutes(5);
   const absl::Time last = kStart + absl::Minutes(20);
