@@ -410,18 +410,29 @@
     const now = (parseTime(generatedAt) || new Date()).getTime();
     const end = now + TIMELINE_DAYS * DAY_MS;
 
-    const entries = timeline
+    const periods = timeline
       .map((entry) => ({ start: parseTime(entry.start), count: Number(entry.count) || 0 }))
       .filter((entry) => entry.start)
       .sort((a, b) => a.start - b.start);
-    // Each period ends where the next begins; the last one is as long as
-    // the one before it (a week when there is only one).
-    let period = Infinity;
-    for (let index = 1; index < entries.length; ++index) {
-      const gap = entries[index].start - entries[index - 1].start;
-      if (gap > 0) period = Math.min(period, gap);
+    // Each period of the API ends where the next begins (a day when there
+    // is only one). Periods shorter than a week are added up into weeks
+    // from the first one: 13 bars read better across a room than 90.
+    let apiPeriod = Infinity;
+    for (let index = 1; index < periods.length; ++index) {
+      const gap = periods[index].start - periods[index - 1].start;
+      if (gap > 0) apiPeriod = Math.min(apiPeriod, gap);
     }
-    if (!Number.isFinite(period)) period = 7 * DAY_MS;
+    if (!Number.isFinite(apiPeriod)) apiPeriod = DAY_MS;
+    const period = Math.max(apiPeriod, 7 * DAY_MS);
+    const entries = [];
+    for (const entry of periods) {
+      const origin = periods[0].start.getTime();
+      const index = Math.floor((entry.start.getTime() - origin) / period);
+      const start = new Date(origin + index * period);
+      const last = entries[entries.length - 1];
+      if (last && last.start.getTime() === start.getTime()) last.count += entry.count;
+      else entries.push({ start, count: entry.count });
+    }
     const maximum = Math.max(1, ...entries.map((entry) => entry.count));
     const step = niceStep(maximum);
     const yMaximum = Math.ceil(maximum / step) * step;
@@ -566,6 +577,16 @@
     return site ? site.served.status : 'not_probed';
   }
 
+  // The subject with its common name first and the rest of the name muted
+  // on a line of its own ("CN=a.example,O=Example" -> a.example / O=Example).
+  function subjectParts(subject) {
+    if (!subject) return ['–'];
+    const match = /^CN=((?:\\.|[^,\\])*)(?:,(.*))?$/.exec(subject);
+    if (!match) return [subject];
+    return [el('span', { class: 'common-name' }, `CN=${match[1]}`),
+      match[2] ? el('span', { class: 'rest-of-name' }, match[2].replace(/,(?=[A-Za-z.0-9]+=)/g, ', ')) : null];
+  }
+
   // What the latest probes saw, per site, for the served pill's tooltip.
   function servedDetail(certificate) {
     return (certificate.bound_sites || []).map((site) => {
@@ -587,7 +608,7 @@
       return el('tr', { 'data-testid': 'inventory-row', 'data-thumbprint': certificate.thumbprint },
         el('td', { class: 'host', 'data-testid': 'cell-hostname' }, certificate.hostname || certificate.host_id),
         el('td', { 'data-testid': 'cell-site' }, sites || '–'),
-        el('td', { class: 'subject', 'data-testid': 'cell-subject' }, certificate.subject || '–'),
+        el('td', { class: 'subject', 'data-testid': 'cell-subject' }, ...subjectParts(certificate.subject)),
         el('td', { class: 'sans', 'data-testid': 'cell-sans' },
           ...(sans.length ? sans.map((name) => el('span', { class: 'san' }, name)) : ['–'])),
         el('td', { class: 'issuer', 'data-testid': 'cell-issuer' }, certificate.issuer || '–'),
