@@ -11,6 +11,9 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 find_package(pugixml CONFIG REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)
+# cpp-httplib (libcpp-httplib-dev) ships a pkg-config file, no CMake package.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CPPHTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
 
 find_program(CERTFLEET_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 

@@ -88,7 +88,7 @@ mkdir -p "$demo_dir/hosts" "$demo_dir/agents" "$demo_dir/logs" "$demo_dir/run"
 data_dir="$demo_dir/controller"
 
 step "Starting certfleet-controller (data dir $data_dir)"
-"$bin/certfleet-controller" --data-dir "$data_dir" --listen 127.0.0.1:0 \
+"$bin/certfleet-controller" --data-dir "$data_dir" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
   >"$demo_dir/logs/controller.out" 2>"$demo_dir/logs/controller.log" &
 pids+=($!)
 echo $! >"$demo_dir/run/controller.pid"
@@ -98,6 +98,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 port=$(sed -n 's/^listening on port //p' "$demo_dir/logs/controller.out")
+dashboard=$(sed -n 's/^dashboard: //p' "$demo_dir/logs/controller.out")
 fingerprint=$(sed -n 's/^fleet CA fingerprint (agents pin it): //p' "$demo_dir/logs/controller.out")
 if [ -z "$port" ] || [ -z "$fingerprint" ]; then
   echo "demo-fleet: the controller did not start; its log:" >&2
@@ -273,6 +274,7 @@ echo "$done_orders of $hosts orders done; $confirmed confirmed by the controller
 cat <<MSG
 
 The demo lives in $demo_dir (hosts/, agents/, logs/, controller/). Explore with:
+  the dashboard: $dashboard (JSON API under ${dashboard}api/v1/, metrics at ${dashboard}metrics)
   export CERTFLEET_CONTROLLER=127.0.0.1:$port CERTFLEET_DATA_DIR=$data_dir
   $bin/certfleetctl hosts list
   $bin/certfleetctl certs list --expiring-within 30d

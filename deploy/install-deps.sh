@@ -10,7 +10,7 @@ packages=(
   # runtime libraries and their headers
   libssl-dev openssl libsqlite3-dev sqlite3
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libcli11-dev nlohmann-json3-dev libpugixml-dev libyaml-cpp-dev
+  libcli11-dev nlohmann-json3-dev libpugixml-dev libyaml-cpp-dev libcpp-httplib-dev libbenchmark-dev
   # IANA time zones (campaign maintenance windows, absl::LoadTimeZone)
   tzdata
   # tests (chromium: the dashboard's browser test)

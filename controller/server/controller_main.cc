@@ -2,11 +2,13 @@
 //
 //   certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...
 //                        [--max-in-flight N] [--planning-interval 5m]
-//                        [--leaf-validity 2160h]
+//                        [--leaf-validity 2160h] [--http-listen ADDR:PORT|off]
+//                        [--http-token-file FILE] [--http-tls-cert FILE --http-tls-key FILE]
 //   certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]
 //
 // The first form runs until SIGTERM or SIGINT; it prints the fleet CA
-// fingerprint agents pin and the bound port (useful with port 0). The
+// fingerprint agents pin, the bound port (useful with port 0) and the
+// dashboard's address ("dashboard: http://127.0.0.1:PORT/"). The
 // second creates a join token in the data dir's store and prints its secret.
 
 #include <signal.h>
@@ -30,14 +32,22 @@ using certfleet::controller::LocalCertificateAuthority;
 constexpr char kUsage[] =
     "usage: certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...\n"
     "                            [--max-in-flight N] [--planning-interval 5m]\n"
-    "                            [--leaf-validity 2160h]\n"
+    "                            [--leaf-validity 2160h] [--http-listen ADDR:PORT|off]\n"
+    "                            [--http-token-file FILE]\n"
+    "                            [--http-tls-cert FILE --http-tls-key FILE]\n"
     "       certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]\n"
     "\n"
     "  --max-in-flight N        renewals in flight at once across the fleet (default 20)\n"
     "  --planning-interval D    how often every host's certificates are checked against\n"
     "                           the renewal policies (default 5m; inventory reports are\n"
     "                           checked at once)\n"
-    "  --leaf-validity D        lifetime of certificates the local CA signs (default 2160h)\n";
+    "  --leaf-validity D        lifetime of certificates the local CA signs (default 2160h)\n"
+    "  --http-listen A:P|off    the dashboard, JSON API and /metrics (default 127.0.0.1:8080;\n"
+    "                           port 0 picks a free port; off: no HTTP listener)\n"
+    "  --http-token-file FILE   bearer token the API and /metrics require (required when\n"
+    "                           --http-listen is not a loopback address)\n"
+    "  --http-tls-cert FILE     serve HTTPS with this PEM certificate (chain) ...\n"
+    "  --http-tls-key FILE      ... and this PEM private key\n";
 
 int Fail(const std::string& message) {
   std::cerr << "certfleet-controller: " << message << "\n";
@@ -97,14 +107,25 @@ int RunServer(const std::vector<std::string>& arguments) {
   std::vector<std::pair<std::string, std::string>> flags;
   if (!ParseFlags(arguments, 1,
                   {"--data-dir", "--listen", "--server-name", "--max-in-flight",
-                   "--planning-interval", "--leaf-validity"},
+                   "--planning-interval", "--leaf-validity", "--http-listen", "--http-token-file",
+                   "--http-tls-cert", "--http-tls-key"},
                   &flags)) {
     return 2;
   }
   server::ControllerOptions options;
   options.listen_address.clear();
+  certfleet::controller::http::HttpServerOptions http_options;
+  http_options.listen_address = "127.0.0.1:8080";
   for (const auto& [flag, value] : flags) {
-    if (flag == "--data-dir") {
+    if (flag == "--http-listen") {
+      http_options.listen_address = value;
+    } else if (flag == "--http-token-file") {
+      http_options.token_file = value;
+    } else if (flag == "--http-tls-cert") {
+      http_options.tls_certificate_file = value;
+    } else if (flag == "--http-tls-key") {
+      http_options.tls_key_file = value;
+    } else if (flag == "--data-dir") {
       options.data_dir = value;
     } else if (flag == "--listen") {
       options.listen_address = value;
@@ -130,6 +151,7 @@ int RunServer(const std::vector<std::string>& arguments) {
   }
   if (options.data_dir.empty()) return Fail("--data-dir is required");
   if (options.listen_address.empty()) return Fail("--listen is required");
+  if (http_options.listen_address != "off") options.http = http_options;
 
   // Block the shutdown signals in every thread (gRPC's included) and wait
   // for them here.
@@ -144,8 +166,11 @@ int RunServer(const std::vector<std::string>& arguments) {
   if (!controller.ok()) return Fail(std::string(controller.status().message()));
   std::cout << "fleet CA fingerprint (agents pin it): "
             << (*controller)->authority().CaFingerprint() << "\n"
-            << "listening on port " << (*controller)->port() << "\n"
-            << "local CA root: "
+            << "listening on port " << (*controller)->port() << "\n";
+  if ((*controller)->http_server() != nullptr) {
+    std::cout << "dashboard: " << (*controller)->http_server()->DashboardUrl() << "\n";
+  }
+  std::cout << "local CA root: "
             << (LocalCertificateAuthority::FolderIn(options.data_dir) / "root.crt").string()
             << " (SHA-1 " << (*controller)->local_ca().root_certificate().Thumbprint() << ")"
             << std::endl;

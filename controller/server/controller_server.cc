@@ -101,6 +101,17 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address,
                                                " (address in use, or not ADDRESS:PORT)"));
   }
+  if (options.http.has_value()) {
+    http::HttpServerOptions http_options = *options.http;
+    http_options.api.clock = admin_options.clock;
+    http_options.api.agents_connected = [server] {
+      return static_cast<int64_t>(server->agent_service_->SessionCount());
+    };
+    absl::StatusOr<std::unique_ptr<http::HttpServer>> http_server =
+        http::HttpServer::Start(http_options, controller->store_.get());
+    if (!http_server.ok()) return http_server.status();  // The destructor stops gRPC.
+    controller->http_server_ = *std::move(http_server);
+  }
   if (controller->renewal_engine_ != nullptr) controller->renewal_engine_->Start();
   return controller;
 }
@@ -110,6 +121,7 @@ ControllerServer::~ControllerServer() { Shutdown(); }
 void ControllerServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (http_server_ != nullptr) http_server_->Shutdown();
   if (renewal_engine_ != nullptr) renewal_engine_->Stop();
   if (agent_service_ != nullptr) agent_service_->Shutdown();
   if (server_ != nullptr) {

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "controller/admin/admin_service.h"
 #include "controller/agents/agent_service.h"
+#include "controller/http/http_server.h"
 #include "controller/identity/fleet_authority.h"
 #include "controller/issuance/local_certificate_authority.h"
 #include "controller/issuance/manual_connector.h"
@@ -60,6 +61,10 @@ struct ControllerOptions {
   // False: no engine runs (tests of the services alone drive the store
   // themselves); orders then wait.
   bool run_renewal_engine = true;
+  // The HTTP dashboard, JSON API and /metrics (controller/http/); unset: no
+  // HTTP listener. Start fills api.agents_connected from the session
+  // registry and api.clock from admin_service.clock.
+  std::optional<http::HttpServerOptions> http;
 };
 
 class ControllerServer {
@@ -67,7 +72,8 @@ class ControllerServer {
   // Opens (or creates) the store and the fleet authority, marks every host
   // offline (no agent is connected yet) and starts serving. Errors: those
   // of SqliteStore::Open and FleetAuthority::OpenOrCreate; Unavailable when
-  // the address cannot be bound.
+  // the address cannot be bound; those of HttpServer::Start (a non-loopback
+  // HTTP address without a token is FailedPrecondition).
   static absl::StatusOr<std::unique_ptr<ControllerServer>> Start(const ControllerOptions& options);
 
   // Calls Shutdown.
@@ -85,6 +91,8 @@ class ControllerServer {
   const LocalCertificateAuthority& local_ca() const { return *local_ca_; }
   // Null when options.run_renewal_engine was false.
   renewal::RenewalEngine* renewal_engine() { return renewal_engine_.get(); }
+  // Null when options.http was unset.
+  http::HttpServer* http_server() { return http_server_.get(); }
 
   // Sends GoAway to every session, stops accepting calls and waits up to
   // `grace` for calls in flight. Idempotent.
@@ -109,6 +117,7 @@ class ControllerServer {
   std::unique_ptr<agents::AgentServiceImpl> agent_service_;
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<http::HttpServer> http_server_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -17,7 +17,7 @@ trap 'kill $controller_pid 2>/dev/null || true; for pid in "${pids[@]}"; do kill
 port_base=$((20000 + RANDOM % 40000))
 listen_port=$((port_base + 10))
 start_controller() {
-  "$controller" --data-dir "$work/data" --listen "127.0.0.1:$listen_port" \
+  "$controller" --data-dir "$work/data" --listen "127.0.0.1:$listen_port" --http-listen 127.0.0.1:0 \
     >"$work/controller.out" 2>>"$work/controller.log" &
   controller_pid=$!
   for _ in $(seq 1 100); do

@@ -14,7 +14,7 @@ pids=()
 trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/controller.out" 2>"$work/controller.log" &
+"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >"$work/controller.out" 2>"$work/controller.log" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q '^local CA root' "$work/controller.out" && break; sleep 0.1; done
 port=$(sed -n 's/^listening on port //p' "$work/controller.out")

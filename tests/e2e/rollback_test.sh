@@ -13,7 +13,7 @@ mkdir -p "$work"
 pids=()
 trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 
-"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/controller.out" 2>"$work/controller.log" &
+"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >"$work/controller.out" 2>"$work/controller.log" &
 pids+=($!)
 for _ in $(seq 1 100); do
   grep -q '^local CA root' "$work/controller.out" && break

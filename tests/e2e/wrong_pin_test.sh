@@ -8,7 +8,7 @@ set -euo pipefail
 work=$1 controller=$2 agent=$3 certfleetctl=$4
 rm -rf "$work"
 mkdir -p "$work"
-"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/controller.out" 2>&1 &
+"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >"$work/controller.out" 2>&1 &
 controller_pid=$!
 trap 'kill $controller_pid 2>/dev/null || true; wait $controller_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
