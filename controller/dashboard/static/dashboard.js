@@ -207,11 +207,14 @@
     banner.className = 'banner';
     byId('token-form').hidden = true;
     state.awaitingToken = false;
+    document.body.classList.remove('stale');
     setConnection('ok', `updated ${clock(state.lastSuccess)}`);
   }
 
   function showError(error) {
     const banner = byId('banner');
+    // What is still on screen is old: dim it so nobody reads it as current.
+    document.body.classList.toggle('stale', state.lastSuccess !== null);
     const stale = state.lastSuccess
       ? ` Showing data from ${clock(state.lastSuccess)}.` : '';
     if (error instanceof AuthError) {
@@ -384,7 +387,10 @@
       el('td', { class: 'when', title: host.last_seen_at || 'never seen' }, ago(host.last_seen_at))));
     replaceRows(byId('offline-hosts-body'), rows);
     byId('offline-hosts').querySelector('table').hidden = items.length === 0;
-    byId('offline-hosts-none').hidden = items.length !== 0;
+    const none = byId('offline-hosts-none');
+    none.hidden = items.length !== 0;
+    none.textContent = Number((summary.hosts || {}).total) > 0
+      ? 'Every agent is connected.' : 'No host has enrolled yet.';
     const total = Number((summary.hosts || {}).offline) || 0;
     const more = byId('offline-hosts-more');
     more.hidden = total <= items.length;
