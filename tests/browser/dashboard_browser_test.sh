@@ -125,11 +125,13 @@ while [ $SECONDS -lt $deadline ]; do
 done
 "$certfleetctl" orders list >"$work/logs/orders-before-browser.txt" 2>&1 || true
 
-# The browser test stops the last agent and watches the page follow.
+# The browser test stops the last agent and watches the page follow, then
+# stops the controller and watches the page say so.
 last=$(printf 'web%02d' "$hosts")
 if ! node "$here/dashboard_test.mjs" --url "$dashboard" --screenshot "$screenshot" \
     --hosts "$hosts" --chromium "$chromium" --token "$api_token" \
-    --stop-agent-pid "${agent_pids[$((hosts - 1))]}" --stop-agent-host "$last.browser.test"; then
+    --stop-agent-pid "${agent_pids[$((hosts - 1))]}" --stop-agent-host "$last.browser.test" \
+    --controller-pid "${pids[0]}"; then
   fail "the dashboard does not show what the API answers (screenshots beside $screenshot)"
 fi
 echo "PASS (screenshot: $screenshot)"

@@ -8,6 +8,7 @@
 //
 //   node dashboard_test.mjs --url http://127.0.0.1:PORT/ --screenshot FILE
 //        --hosts N [--token TOKEN] [--stop-agent-pid PID --stop-agent-host NAME]
+//        [--controller-pid PID]
 //
 // Conditions are polled with generous bounds; nothing is a timed assertion.
 // Exit status 0 when every check passed, 1 otherwise.
@@ -25,6 +26,7 @@ const { values: options } = parseArgs({
     token: { type: 'string', default: '' },
     'stop-agent-pid': { type: 'string', default: '' },
     'stop-agent-host': { type: 'string', default: '' },
+    'controller-pid': { type: 'string', default: '' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
@@ -105,13 +107,17 @@ context.on('request', recordRequest);
 // Console errors and uncaught exceptions. On the page of the token check,
 // the browser's own "status of 401" lines are expected (and only there).
 const consoleErrors = [];
+const uncaughtErrors = [];
 function watch(page, expectedErrors = null) {
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     if (expectedErrors && expectedErrors.test(message.text())) return;
     consoleErrors.push(message.text());
   });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  page.on('pageerror', (error) => {
+    consoleErrors.push(`uncaught: ${error.message}`);
+    uncaughtErrors.push(error.message);
+  });
 }
 
 // Everything the page shows that the test compares, read in one go (the
@@ -418,6 +424,24 @@ try {
   pass(`all ${requestedPaths.length} requests went to the controller on 127.0.0.1:${dashboardUrl.port}`);
   if (consoleErrors.length) fail(`console errors: ${consoleErrors.join(' | ')}`);
   pass('no console error and no uncaught exception');
+
+  // The controller goes away: the page says so plainly, keeps the last data
+  // on screen dimmed, and keeps retrying (the browser's own "connection
+  // refused" lines are expected from here on, exceptions are not).
+  if (options['controller-pid']) {
+    const lastGood = await readPage(page);
+    process.kill(Number(options['controller-pid']), 'SIGTERM');
+    await eventually('the page says the controller is unreachable', async () => {
+      const shown = await readPage(page);
+      const dimmed = await page.evaluate(() => document.body.classList.contains('stale'));
+      return shown.banner && shown.banner.kind === 'unreachable' && dimmed &&
+        /stale$/.test(shown.updated) && shown.numbers['hosts-total'] === lastGood.numbers['hosts-total']
+        ? { ok: true } : { ok: false, why: `banner ${JSON.stringify(shown.banner)}, "${shown.updated}"` };
+    });
+    await page.screenshot({ path: options.screenshot.replace(/\.png$/, '') + '-unreachable.png' });
+    if (uncaughtErrors.length) fail(`uncaught exceptions: ${uncaughtErrors.join(' | ')}`);
+    pass('with the controller stopped the page shows the unreachable banner over the dimmed last data');
+  }
 } catch (error) {
   console.log(`not ok - ${error instanceof CheckFailed ? error.message : error.stack}`);
   if (page) {
