@@ -236,6 +236,10 @@ TEST_F(HttpApiTest, CertificateFiltersAndSorting) {
       Field(GetJson(absl::StrCat("/api/v1/certificates?thumbprint=", Thumbprint(1))), "hostname"),
       ElementsAre("web-01.example.com"));
 
+  json untotalled = GetJson("/api/v1/certificates?expiring_within=30d&total_size=false");
+  EXPECT_EQ(untotalled["total_size"], nullptr);
+  EXPECT_THAT(untotalled["items"], SizeIs(3));
+
   json server = GetJson("/api/v1/certificates?scope=server");
   EXPECT_EQ(server["total_size"], 5);  // Certificate 4 too, not 3 (in CA).
   json all = GetJson("/api/v1/certificates?scope=all");
