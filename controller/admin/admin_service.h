@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "certfleet/v1/admin.grpc.pb.h"
 #include "controller/admin/admin_identity.h"
+#include "controller/campaigns/campaign_engine.h"
 #include "controller/identity/fleet_authority.h"
 #include "controller/store/store.h"
 
@@ -49,6 +50,10 @@ struct AdminServiceOptions {
       request_inventory;
   // The controller's clock.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Runs the campaign RPCs; not owned, must outlive the service. Null: the
+  // campaign RPCs answer FAILED_PRECONDITION (no engine on this
+  // controller).
+  campaigns::CampaignEngine* campaigns = nullptr;
 };
 
 #define CERTFLEET_ADMIN_RPC(Name)                                                                \
@@ -100,6 +105,12 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   CERTFLEET_ADMIN_RPC(ListAuditEvents);
 
  private:
+  // Change() for a campaign operator action: runs `act`, answers the
+  // campaign as it is afterwards in `shown`, wakes the renewal engine.
+  grpc::ServerUnaryReactor* CampaignAction(
+      grpc::CallbackServerContext* context, std::string_view action, const std::string& campaign_id,
+      const std::function<absl::StatusOr<store::CampaignRecord>(const AdminPeer&)>& act,
+      v1::Campaign* shown);
   // Authenticates, runs `body` and finishes the call with its status.
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context,
                                  const std::function<absl::Status(const AdminPeer&)>& body);

@@ -120,6 +120,7 @@ void RenewalEngine::Loop() {
 PassSummary RenewalEngine::RunOnce() {
   std::lock_guard<std::mutex> pass(pass_mutex_);
   PassSummary summary;
+  if (options_.before_pass) options_.before_pass();
   const absl::Time now = options_.clock();
   Plan(now, summary);
   StartDueOrders(now, summary);
@@ -471,6 +472,13 @@ void RenewalEngine::DeployIssuedOrders(absl::Time now, PassSummary& summary) {
     return;
   }
   for (const store::OrderRecord& order : *issued) {
+    if (options_.deploy_not_before) {
+      // Not logged: the order is asked again on every pass until then.
+      if (std::optional<absl::Time> wait = options_.deploy_not_before(order, now);
+          wait.has_value() && *wait > now) {
+        continue;
+      }
+    }
     absl::StatusOr<store::PolicyRecord> policy = PolicyNamed(order.policy_name);
     if (!policy.ok()) {
       summary.problems.push_back(

@@ -68,6 +68,15 @@ struct RenewalEngineOptions {
   absl::Duration probe_timeout = absl::Seconds(5);
   // Receives one line per decision ("order X: ..."). Empty: std::clog.
   std::function<void(std::string_view line)> log;
+  // Runs at the start of every pass, before planning (the campaign
+  // engine's step), so that orders it creates start in the same pass. May
+  // be empty.
+  std::function<void()> before_pass;
+  // Asked before an issued order's deploy is queued: a time after `now`
+  // keeps the order issued until a later pass (a campaign's maintenance
+  // window is closed). May be empty: deploy at once.
+  std::function<std::optional<absl::Time>(const store::OrderRecord& order, absl::Time now)>
+      deploy_not_before;
 };
 
 // What one pass did, for logs and tests.

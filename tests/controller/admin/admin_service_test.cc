@@ -549,11 +549,15 @@ TEST_F(AdminServiceTest, NoCertificateIsUnauthenticated) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
-TEST_F(AdminServiceTest, CampaignsAnswerUnimplementedNamingTheIssue) {
+TEST_F(AdminServiceTest, CampaignsNeedAnEngineAndWebhooksAreNotServedYet) {
   v1::ListCampaignsResponse response;
   grpc::Status status = admin_->ListCampaigns(Context().get(), {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("no campaign engine"));
+  v1::ListWebhooksResponse webhooks;
+  status = admin_->ListWebhooks(Context().get(), {}, &webhooks);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("campaigns issue"));
+  EXPECT_THAT(status.error_message(), HasSubstr("webhooks are not served yet"));
 }
 
 }  // namespace

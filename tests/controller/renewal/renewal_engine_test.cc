@@ -40,8 +40,12 @@ class RenewalEngineTest : public store::testing::StoreTest {
     MakeEngine();
   }
 
-  void MakeEngine(int maximum_in_flight = 20) {
+  void MakeEngine(int maximum_in_flight = 20,
+                  std::function<std::optional<absl::Time>(const store::OrderRecord&, absl::Time)>
+                      deploy_not_before = nullptr) {
     RenewalEngineOptions options;
+    options.deploy_not_before = std::move(deploy_not_before);
+    options.before_pass = [this] { ++passes_; };
     options.clock = [this] { return now(); };
     options.planning_interval = absl::Minutes(1);
     options.maximum_in_flight = maximum_in_flight;
@@ -160,6 +164,7 @@ class RenewalEngineTest : public store::testing::StoreTest {
   std::unique_ptr<LocalCertificateAuthority> local_ca_;
   ManualConnector manual_;
   std::unique_ptr<RenewalEngine> engine_;
+  int passes_ = 0;
   std::vector<std::string> offered_;
   std::vector<std::string> log_;
 };
@@ -238,6 +243,26 @@ TEST_F(RenewalEngineTest, RenewsEndToEndThroughTheLocalCa) {
   Advance(absl::Minutes(2));
   summary = engine_->RunOnce();
   EXPECT_EQ(summary.orders_created, 0);
+}
+
+TEST_F(RenewalEngineTest, AnIssuedOrderWaitsForItsDeployTimeAndEveryPassRunsTheHook) {
+  const absl::Time window_opens = now() + absl::Hours(5);
+  MakeEngine(20, [window_opens](const store::OrderRecord&, absl::Time now) {
+    return now < window_opens ? std::optional<absl::Time>(window_opens) : std::nullopt;
+  });
+  const store::HostRecord host = HostWithCertificate("web01", 1, absl::Hours(24 * 10));
+  engine_->RunOnce();
+  const std::string order_id = Orders().front().order_id;
+  RunPrepare(Lease(host));
+  PassSummary summary = engine_->RunOnce();
+  EXPECT_EQ(summary.orders_issued, 1);
+  EXPECT_EQ(summary.deploys_queued, 0) << "the window is closed";
+  EXPECT_EQ(Order(order_id).state, OrderState::kIssued);
+  Advance(absl::Hours(5));
+  summary = engine_->RunOnce();
+  EXPECT_EQ(summary.deploys_queued, 1);
+  EXPECT_EQ(Order(order_id).state, OrderState::kDeploying);
+  EXPECT_EQ(passes_, 3);
 }
 
 TEST_F(RenewalEngineTest, OneOrderPerHostAtATimeAndAGlobalCap) {
