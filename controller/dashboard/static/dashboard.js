@@ -17,7 +17,11 @@
   const POLL_INTERVAL_MS = 5000;
   const REQUEST_TIMEOUT_MS = 10000;
   const FILTER_DEBOUNCE_MS = 300;
-  const INVENTORY_PAGE_SIZE = 50;
+  // Rows per inventory page: 50, or ?page_size=N (1 to 500) in the address,
+  // e.g. for a wall screen that should show only the first rows.
+  const requestedPageSize = Number(new URLSearchParams(location.search).get('page_size'));
+  const INVENTORY_PAGE_SIZE = Number.isInteger(requestedPageSize) && requestedPageSize >= 1 &&
+    requestedPageSize <= 500 ? requestedPageSize : 50;
   const OFFLINE_HOSTS_SHOWN = 12;
   const TIMELINE_DAYS = 90;
   const DAY_MS = 24 * 60 * 60 * 1000;
