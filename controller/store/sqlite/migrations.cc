@@ -425,13 +425,32 @@ CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id);
 CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (created_at);
 )sql";
 
-constexpr std::array<sqlite::Migration, 4> kMigrations{{
+// Whether a placement is bound (a binding of its host uses it), stored so
+// that "bound certificates expiring within N days" and the fleet's expiry
+// buckets walk a partial index of the bound placements instead of checking
+// every placement in the range against the bindings. The inventory store
+// refreshes the flag whenever a host's bindings or placements change.
+constexpr char kBoundPlacements[] = R"sql(
+ALTER TABLE certificate_placements ADD COLUMN bound INTEGER NOT NULL DEFAULT 0
+  CHECK (bound IN (0, 1));
+UPDATE certificate_placements SET bound = EXISTS (SELECT 1 FROM bindings b
+  WHERE b.host_id = certificate_placements.host_id
+    AND b.certificate_thumbprint = certificate_placements.thumbprint_sha1
+    AND b.certificate_store = certificate_placements.store);
+-- Bound certificates by notAfter: the HTTP API's default listing, its
+-- counts, the dashboard's buckets and timeline.
+CREATE INDEX certificate_placements_bound_by_not_after
+  ON certificate_placements (not_after, placement_id) WHERE bound = 1;
+)sql";
+
+constexpr std::array<sqlite::Migration, 5> kMigrations{{
     {1, "initial schema: hosts, tokens, inventory, policies, orders, jobs, audit log",
      kInitialSchema},
     {2, "binding probes; order and job indexes for the HTTP API and metrics",
      kProbesAndDashboardIndexes},
     {3, "renewal campaigns and their targets", kCampaigns},
     {4, "webhooks and their delivery queue", kWebhooks},
+    {5, "bound flag on certificate placements, indexed by notAfter", kBoundPlacements},
 }};
 
 }  // namespace

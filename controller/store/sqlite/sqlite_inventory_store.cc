@@ -103,11 +103,25 @@ absl::Status DeleteBindingProbe(Database& database, std::string_view host_id,
   return remove.Run();
 }
 
-// "The certificate is bound on its host": a binding of the placement's host
-// names its thumbprint and store (bindings_by_certificate).
-constexpr char kPlacementIsBound[] =
-    "EXISTS (SELECT 1 FROM bindings b WHERE b.host_id = p.host_id AND "
-    "b.certificate_thumbprint = p.thumbprint_sha1 AND b.certificate_store = p.store)";
+// "The certificate is bound on its host": the stored flag (migration 5),
+// which RefreshBoundFlags keeps equal to "a binding of the placement's host
+// names its thumbprint and store". Served by the partial index
+// certificate_placements_bound_by_not_after.
+constexpr char kPlacementIsBound[] = "p.bound = 1";
+
+// Recomputes the bound flag of every placement of `host_id` after its
+// bindings or placements changed.
+absl::Status RefreshBoundFlags(Database& database, std::string_view host_id) {
+  CERTFLEET_STORE_ASSIGN_OR_RETURN(
+      Statement update,
+      database.Prepare(
+          "UPDATE certificate_placements SET bound = EXISTS (SELECT 1 FROM bindings b WHERE "
+          "b.host_id = certificate_placements.host_id AND b.certificate_thumbprint = "
+          "certificate_placements.thumbprint_sha1 AND b.certificate_store = "
+          "certificate_placements.store) WHERE host_id = ?"));
+  update.BindText(1, host_id);
+  return update.Run();
+}
 
 constexpr char kPendingRequestColumns[] =
     "host_id, site_id, public_key_sha256, subject, subject_alternative_names, key_spec, "
@@ -622,6 +636,7 @@ absl::StatusOr<InventoryIngestResult> SqliteInventoryStore::IngestInventory(
                                        MergeBindings(database, report, received_at));
       CERTFLEET_STORE_RETURN_IF_ERROR(MergeCertificates(database, report, received_at));
       CERTFLEET_STORE_RETURN_IF_ERROR(ReplacePendingRequests(database, report));
+      CERTFLEET_STORE_RETURN_IF_ERROR(RefreshBoundFlags(database, report.host_id));
       result.disposition = InventoryDisposition::kApplied;
     } else {
       result.disposition = InventoryDisposition::kUnchanged;
@@ -868,6 +883,7 @@ absl::StatusOr<bool> SqliteInventoryStore::RecordBindingChange(const BindingChan
     CERTFLEET_STORE_RETURN_IF_ERROR(update.Run());
     CERTFLEET_STORE_RETURN_IF_ERROR(
         DeleteBindingProbe(database, change.host_id, change.binding_id));
+    CERTFLEET_STORE_RETURN_IF_ERROR(RefreshBoundFlags(database, change.host_id));
     BindingChangeRecord normalized = change;
     normalized.site_id = site_id;
     normalized.old_thumbprint = old_thumbprint;

@@ -180,6 +180,44 @@ TEST_F(DashboardQueriesTest, CertificatesCarryTheirBindingsWithProbesWhenAsked) 
   EXPECT_THAT(page.items[2].bindings, IsEmpty());
 }
 
+TEST_F(DashboardQueriesTest, BoundScopeFollowsBindingChanges) {
+  ASSERT_THAT(inventory().IngestInventory(TwoSites("h1"), now()), IsOk());
+  const auto bound = [&] {
+    CertificateQuery query;
+    query.scope = CertificateScope::kBound;
+    absl::StatusOr<Page<CertificateRecord>> page = inventory().ListCertificates(query);
+    EXPECT_THAT(page, IsOk());
+    std::vector<std::string> thumbprints;
+    if (page.ok()) {
+      for (const CertificateRecord& certificate : page->items) {
+        thumbprints.push_back(certificate.thumbprint_sha1);
+      }
+    }
+    return thumbprints;
+  };
+  const std::string one = MakeCertificate(1, Day(0)).thumbprint_sha1;
+  const std::string two = MakeCertificate(2, Day(0)).thumbprint_sha1;
+  const std::string three = MakeCertificate(3, Day(0)).thumbprint_sha1;
+  EXPECT_THAT(bound(), ElementsAre(one, two));
+
+  // A deploy switches b to certificate 3, already in MY: 3 is bound, 2 not.
+  BindingChangeRecord change;
+  change.host_id = host_.host_id;
+  change.binding_id = "b";
+  change.changed_at = now();
+  change.old_thumbprint = two;
+  change.new_thumbprint = three;
+  ASSERT_THAT(inventory().RecordBindingChange(change), IsOk());
+  EXPECT_THAT(bound(), ElementsAre(three, one));
+
+  // The next inventory binds a to certificate 4 (new) and b back to 2.
+  ASSERT_THAT(inventory().IngestInventory(TwoSites("h2", 4), now()), IsOk());
+  EXPECT_THAT(bound(), ElementsAre(MakeCertificate(4, Day(0)).thumbprint_sha1, two));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(FleetCounts counts, inventory().CountFleet(now()));
+  EXPECT_EQ(
+      counts.certificates_by_expiry.under_30_days + counts.certificates_by_expiry.under_90_days, 2);
+}
+
 TEST_F(DashboardQueriesTest, ExpiryTimelineBucketsBoundCertificates) {
   InventoryReport report = Report(host_.host_id, "timeline");
   const int days[] = {-3, 0, 1, 6, 7, 13, 20, 400};
@@ -346,7 +384,7 @@ TEST(DashboardMigrationTest, SchemaOneDatabaseGainsProbesAndKeepsItsInventory) {
   }
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
                                  SqliteStore::Open({.path = path}));
-  EXPECT_THAT(store->applied_migrations(), ElementsAre(2, 3, 4));
+  EXPECT_THAT(store->applied_migrations(), ElementsAre(2, 3, 4, 5));
   CERTFLEET_ASSERT_OK_AND_ASSIGN(BindingRecord binding,
                                  store->inventory().GetBinding("host-1", "b1"));
   EXPECT_EQ(binding.certificate_thumbprint, "ABCD");
