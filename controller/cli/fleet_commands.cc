@@ -22,143 +22,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "controller/cli/admin_connection.h"
+#include "controller/cli/campaign_commands.h"
+#include "controller/cli/command_support.h"
 
 namespace certfleet::cli {
 namespace {
-
-// Columns padded to their widest cell.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void Print(std::ostream& out) const {
-    std::vector<size_t> widths;
-    for (const auto& row : rows_) {
-      widths.resize(std::max(widths.size(), row.size()));
-      for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-    }
-    for (const auto& row : rows_) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) {
-        line += row[i];
-        if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-      }
-      out << line << "\n";
-    }
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
-
-std::string Time(const google::protobuf::Timestamp& timestamp) {
-  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
-  return absl::FormatTime("%Y-%m-%d %H:%M:%SZ", absl::FromUnixSeconds(timestamp.seconds()),
-                          absl::UTCTimeZone());
-}
-
-// "ORDER_STATE_AWAITING_ISSUANCE" with prefix "ORDER_STATE_" ->
-// "awaiting_issuance".
-std::string Short(const std::string& enum_name, std::string_view prefix) {
-  std::string name = enum_name;
-  if (absl::StartsWith(name, std::string(prefix))) name = name.substr(prefix.size());
-  return absl::AsciiStrToLower(name);
-}
-
-std::string Or(const std::string& value, const std::string& fallback = "-") {
-  return value.empty() ? fallback : value;
-}
-
-// "30d", "12h", "90m", "1h30m".
-bool ParseHumanDuration(const std::string& text, absl::Duration* duration) {
-  if (absl::EndsWith(text, "d")) {
-    int64_t days = 0;
-    if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &days)) return false;
-    *duration = absl::Hours(24 * days);
-    return true;
-  }
-  return absl::ParseDuration(text, duration);
-}
-
-void SetDurationProto(absl::Duration duration, google::protobuf::Duration* proto) {
-  proto->set_seconds(absl::ToInt64Seconds(duration));
-}
-
-std::unique_ptr<grpc::ClientContext> CallContext() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  return context;
-}
-
-void PrintJson(const google::protobuf::Message& message, std::ostream& out) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  print.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
-  out << json;
-  if (json.empty() || json.back() != '\n') out << "\n";
-}
-
-// Shared by every command: connects, runs `call` and turns failures into
-// one line on stderr and exit status 1.
-class FleetCommand {
- public:
-  FleetCommand(CLI::App& command, int& exit_code) : exit_code_(exit_code) {
-    AddAdminConnectionOptions(command, connection_);
-  }
-
-  const AdminConnectionOptions& connection() const { return connection_; }
-
-  void Run(const std::string& what,
-           const std::function<grpc::Status(v1::AdminService::Stub&, std::ostream&)>& call) {
-    absl::StatusOr<std::unique_ptr<v1::AdminService::Stub>> stub = ConnectToAdminApi(connection_);
-    if (!stub.ok()) {
-      std::cerr << "certfleetctl: " << stub.status().message() << "\n";
-      exit_code_ = 1;
-      return;
-    }
-    grpc::Status status = call(**stub, std::cout);
-    if (!status.ok()) {
-      std::cerr << DescribeCallError(status, connection_, what) << "\n";
-      exit_code_ = 1;
-    }
-  }
-
-  void Fail(const std::string& message) {
-    std::cerr << "certfleetctl: " << message << "\n";
-    exit_code_ = 1;
-  }
-
-  // A host id, or the id of the host with this name (ListHosts by name).
-  grpc::Status ResolveHost(v1::AdminService::Stub& stub, const std::string& host,
-                           std::string* host_id) {
-    if (absl::StartsWith(host, "host-")) {
-      *host_id = host;
-      return grpc::Status::OK;
-    }
-    v1::ListHostsRequest request;
-    request.mutable_hosts()->set_hostname_pattern(host);
-    request.set_include_decommissioned(true);
-    v1::ListHostsResponse response;
-    grpc::Status status = stub.ListHosts(CallContext().get(), request, &response);
-    if (!status.ok()) return status;
-    for (const v1::Host& candidate : response.hosts()) {
-      if (absl::EqualsIgnoreCase(candidate.hostname(), host)) {
-        *host_id = candidate.host_id();
-        return grpc::Status::OK;
-      }
-    }
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("no host named ", host, "; see certfleetctl hosts list"));
-  }
-
-  void set_exit_code(int code) { exit_code_ = code; }
-
- private:
-  AdminConnectionOptions connection_;
-  int& exit_code_;
-};
 
 void PrintOrderRow(const v1::Order& order, Table& table) {
   table.Add({order.order_id(), Or(order.hostname(), order.host_id()), order.site_id(),
@@ -868,6 +736,7 @@ void RegisterFleetCommands(CLI::App& app, CLI::App& cert, int& exit_code) {
   RegisterJobs(app, exit_code);
   RegisterToken(app, exit_code);
   RegisterPolicy(app, exit_code);
+  RegisterCampaignCommands(app, exit_code);
 }
 
 }  // namespace certfleet::cli

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "controller/admin/record_conversion.h"
 #include "controller/identity/join_token.h"
 #include "controller/store/sqlite/sqlite_store.h"
 
@@ -49,7 +51,35 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   agents::AgentServiceOptions agent_options = options.agent_service;
   admin::AdminServiceOptions admin_options = options.admin_service;
   if (options.run_renewal_engine) {
+    campaigns::CampaignEngineOptions campaign_options;
+    campaign_options.clock = admin_options.clock;
+    campaign_options.log = options.renewal.log;
+    campaign_options.orders_created = [server] {
+      if (server->renewal_engine_ != nullptr) server->renewal_engine_->Wake();
+    };
+    // What the local CA's renewals install; other connectors' chains are
+    // known only once the CA answers.
+    campaign_options.chain_for = [server](std::string_view connector, std::string_view) {
+      std::vector<v1::CertificateInfo> chain;
+      if (connector != server->local_ca_->name()) return chain;
+      for (const crypto::Certificate* certificate : {&server->local_ca_->intermediate_certificate(),
+                                                     &server->local_ca_->root_certificate()}) {
+        chain.push_back(admin::ToCertificateInfoProto(*certificate));
+        chain.back().clear_der();
+      }
+      return chain;
+    };
+    controller->campaign_engine_ =
+        std::make_unique<campaigns::CampaignEngine>(*controller->store_, campaign_options);
+    campaigns::CampaignEngine* campaign_engine = controller->campaign_engine_.get();
+    admin_options.campaigns = campaign_engine;
+
     renewal::RenewalEngineOptions renewal_options = options.renewal;
+    renewal_options.before_pass = [campaign_engine] { campaign_engine->RunOnce(); };
+    renewal_options.deploy_not_before = [campaign_engine](const store::OrderRecord& order,
+                                                          absl::Time now) {
+      return campaign_engine->DeployNotBefore(order, now);
+    };
     renewal_options.clock = admin_options.clock;
     renewal_options.connectors = {controller->local_ca_.get(), &controller->manual_connector_};
     renewal_options.job_queued = [server](std::string_view host_id) {

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "controller/admin/admin_service.h"
 #include "controller/agents/agent_service.h"
+#include "controller/campaigns/campaign_engine.h"
 #include "controller/http/http_server.h"
 #include "controller/identity/fleet_authority.h"
 #include "controller/issuance/local_certificate_authority.h"
@@ -91,6 +92,8 @@ class ControllerServer {
   const LocalCertificateAuthority& local_ca() const { return *local_ca_; }
   // Null when options.run_renewal_engine was false.
   renewal::RenewalEngine* renewal_engine() { return renewal_engine_.get(); }
+  // Null when options.run_renewal_engine was false.
+  campaigns::CampaignEngine* campaign_engine() { return campaign_engine_.get(); }
   // Null when options.http was unset.
   http::HttpServer* http_server() { return http_server_.get(); }
 
@@ -113,6 +116,8 @@ class ControllerServer {
   std::optional<FleetAuthority> authority_;
   std::unique_ptr<LocalCertificateAuthority> local_ca_;
   ManualConnector manual_connector_;
+  // Before renewal_engine_, whose thread calls it: destroyed after it.
+  std::unique_ptr<campaigns::CampaignEngine> campaign_engine_;
   std::unique_ptr<renewal::RenewalEngine> renewal_engine_;
   std::unique_ptr<agents::AgentServiceImpl> agent_service_;
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;

@@ -29,7 +29,7 @@ fail() {
   exit 1
 }
 
-"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 \
+"$controller" --data-dir "$work/data" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
   >"$work/controller.out" 2>"$work/controller.log" &
 pids+=($!)
 for _ in $(seq 1 100); do
