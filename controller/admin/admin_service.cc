@@ -9,8 +9,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/crypto/certificate_reader.h"
 #include "common/crypto/certificate_request.h"
 #include "controller/admin/record_conversion.h"
@@ -93,16 +93,6 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Change(
   }
   reactor->Finish(agents::ToGrpcStatus(status));
   return reactor;
-}
-
-grpc::ServerUnaryReactor* AdminServiceImpl::Unimplemented(grpc::CallbackServerContext* context,
-                                                          std::string_view what) {
-  return Read(context, [&](const AdminPeer&) {
-    return absl::UnimplementedError(
-        absl::StrCat(std::string(what),
-                     " are not served yet: the store keeps them (docs/campaigns.md) but the "
-                     "delivery loop and these RPCs are still to come"));
-  });
 }
 
 void AdminServiceImpl::WakeRenewals() const {
@@ -1225,20 +1215,89 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetCampaign(grpc::CallbackServerCont
 }
 
 // ---------------------------------------------------------------------------
-// Webhooks: not yet served.
+// Webhooks (the store keeps them; the controller's WebhookNotifier delivers)
 // ---------------------------------------------------------------------------
 
-#define CERTFLEET_ADMIN_UNIMPLEMENTED(Name, what)                                            \
-  grpc::ServerUnaryReactor* AdminServiceImpl::Name(                                          \
-      grpc::CallbackServerContext* context, const v1::Name##Request*, v1::Name##Response*) { \
-    return Unimplemented(context, what);                                                     \
+namespace {
+
+v1::Webhook ToWebhookProto(const store::WebhookRecord& webhook) {
+  v1::Webhook proto;
+  proto.set_webhook_id(webhook.webhook_id);
+  proto.set_name(webhook.name);
+  proto.set_url(webhook.url);
+  for (const std::string& event : webhook.events) {
+    v1::WebhookEvent value;
+    if (v1::WebhookEvent_Parse("WEBHOOK_EVENT_" + absl::AsciiStrToUpper(event), &value)) {
+      proto.add_events(value);
+    }
   }
+  proto.set_enabled(webhook.enabled);
+  proto.set_has_secret(!webhook.secret.empty());
+  if (webhook.last_delivery_at) {
+    SetTimestamp(*webhook.last_delivery_at, proto.mutable_last_delivery_at());
+  }
+  proto.set_last_delivery_result(webhook.last_delivery_result);
+  proto.set_consecutive_failures(static_cast<uint32_t>(webhook.consecutive_failures));
+  return proto;
+}
 
-CERTFLEET_ADMIN_UNIMPLEMENTED(ListWebhooks, "webhooks")
-CERTFLEET_ADMIN_UNIMPLEMENTED(SetWebhook, "webhooks")
-CERTFLEET_ADMIN_UNIMPLEMENTED(DeleteWebhook, "webhooks")
+}  // namespace
 
-#undef CERTFLEET_ADMIN_UNIMPLEMENTED
+grpc::ServerUnaryReactor* AdminServiceImpl::ListWebhooks(grpc::CallbackServerContext* context,
+                                                         const v1::ListWebhooksRequest*,
+                                                         v1::ListWebhooksResponse* response) {
+  return Read(context, [&](const AdminPeer&) -> absl::Status {
+    absl::StatusOr<std::vector<store::WebhookRecord>> webhooks = store_.webhooks().ListWebhooks();
+    if (!webhooks.ok()) return webhooks.status();
+    for (const store::WebhookRecord& webhook : *webhooks) {
+      *response->add_webhooks() = ToWebhookProto(webhook);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::SetWebhook(grpc::CallbackServerContext* context,
+                                                       const v1::SetWebhookRequest* request,
+                                                       v1::SetWebhookResponse* response) {
+  return Change(
+      context, "SetWebhook", absl::StrCat("webhook ", request->webhook().name()),
+      [&](const AdminPeer&, std::string& detail) -> absl::Status {
+        const v1::Webhook& asked = request->webhook();
+        store::WebhookRecord webhook;
+        webhook.webhook_id = asked.webhook_id();
+        webhook.name = asked.name();
+        webhook.url = asked.url();
+        for (int event : asked.events()) {
+          if (event == v1::WEBHOOK_EVENT_UNSPECIFIED || !v1::WebhookEvent_IsValid(event)) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("webhook ", asked.name(), ": event ", event,
+                             " is not one of the events a webhook can receive"));
+          }
+          webhook.events.push_back(absl::AsciiStrToLower(absl::StripPrefix(
+              v1::WebhookEvent_Name(static_cast<v1::WebhookEvent>(event)), "WEBHOOK_EVENT_")));
+        }
+        webhook.enabled = asked.enabled();
+        webhook.secret = asked.secret();
+        webhook.updated_at = options_.clock();
+        absl::StatusOr<store::WebhookRecord> stored = store_.webhooks().SetWebhook(webhook);
+        if (!stored.ok()) return stored.status();
+        *response->mutable_webhook() = ToWebhookProto(*stored);
+        // The URL, never the secret, goes to the audit log.
+        detail = absl::StrCat(stored->webhook_id, " ", stored->url,
+                              stored->enabled ? "" : " (disabled)");
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteWebhook(grpc::CallbackServerContext* context,
+                                                          const v1::DeleteWebhookRequest* request,
+                                                          v1::DeleteWebhookResponse*) {
+  return Change(context, "DeleteWebhook", absl::StrCat("webhook ", request->webhook_id()),
+                [&](const AdminPeer&, std::string& detail) -> absl::Status {
+                  detail = "deleted with its queued deliveries";
+                  return store_.webhooks().DeleteWebhook(request->webhook_id());
+                });
+}
 
 // ---------------------------------------------------------------------------
 // Dashboard and audit

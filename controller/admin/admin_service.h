@@ -119,8 +119,6 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* Change(
       grpc::CallbackServerContext* context, std::string_view action, std::string target,
       const std::function<absl::Status(const AdminPeer&, std::string& detail)>& body);
-  grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
-                                          std::string_view what);
   void WakeRenewals() const;
   absl::StatusOr<std::string> HostnameOf(std::string_view host_id);
 

@@ -833,7 +833,11 @@ void AgentServiceImpl::SweepOnce() {
   (void)store_.jobs().ExpireLeases(now);
   // A host whose agent missed three heartbeats is offline even if its
   // stream has not noticed yet; its next heartbeat marks it online again.
-  (void)store_.hosts().MarkOfflineSeenBefore(now - 3 * options_.heartbeat_interval);
+  absl::StatusOr<std::vector<std::string>> silent =
+      store_.hosts().MarkOfflineSeenBefore(now - 3 * options_.heartbeat_interval);
+  if (silent.ok() && !silent->empty() && options_.on_hosts_silent) {
+    options_.on_hosts_silent(*silent);
+  }
   absl::StatusOr<std::vector<std::string>> hosts = store_.jobs().ListHostsWithQueuedJobs(now);
   if (!hosts.ok()) return;
   for (const std::string& host_id : *hosts) NotifyJobQueued(host_id);

@@ -34,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "certfleet/v1/agent.grpc.pb.h"
@@ -54,6 +55,9 @@ struct AgentServiceOptions {
   // report of `host_id` was applied, so the renewal scheduler can look at
   // the host's certificates promptly. Must not block. May be empty.
   std::function<void(std::string_view host_id)> on_inventory_applied;
+  // Called by the sweep with the hosts it just marked offline because their
+  // agent missed three heartbeats (for notifications). May be empty.
+  std::function<void(const std::vector<std::string>& host_ids)> on_hosts_silent;
   // Called (from a gRPC thread) with a newly reported job result before it
   // is stored: the order transition the result implies, stored in the same
   // transaction as the job's completion (RenewalEngine's

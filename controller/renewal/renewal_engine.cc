@@ -622,6 +622,7 @@ void RenewalEngine::VerifyDeployedOrders(absl::Time now, PassSummary& summary) {
     }
     ++summary.orders_done;
     Log(absl::StrCat("order ", order.order_id, ": ", transition.reason));
+    if (options_.order_finished) options_.order_finished(*done);
   }
 }
 
@@ -651,6 +652,14 @@ void RenewalEngine::JobCompleted(const store::JobRecord& job) {
         job.job_id, " ended ", std::string(store::ToString(job.status)), "; order ",
         NameOf(order->state),
         order->history.empty() ? "" : absl::StrCat(": ", order->history.back().reason)));
+    // A job result that closed its order (rolled back, or failed for good).
+    const bool ended_by_this_job = !order->open && !order->history.empty() &&
+                                   order->history.back().actor != std::string(kSchedulerActor);
+    if (ended_by_this_job && options_.order_finished &&
+        (order->state == store::OrderState::kRolledBack ||
+         order->state == store::OrderState::kFailed)) {
+      options_.order_finished(*order);
+    }
   }
   Wake();
 }
@@ -699,6 +708,7 @@ void RenewalEngine::FailOrder(const store::OrderRecord& order, std::string_view 
   }
   ++summary.orders_failed;
   Log(absl::StrCat("order ", order.order_id, ": failed: ", reason));
+  if (options_.order_finished) options_.order_finished(*failed);
 }
 
 IssuanceConnector* RenewalEngine::ConnectorNamed(std::string_view name) const {

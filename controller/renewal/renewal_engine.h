@@ -77,6 +77,9 @@ struct RenewalEngineOptions {
   // window is closed). May be empty: deploy at once.
   std::function<std::optional<absl::Time>(const store::OrderRecord& order, absl::Time now)>
       deploy_not_before;
+  // Called once an order ended done, rolled back or failed without a retry
+  // (for notifications). May be empty.
+  std::function<void(const store::OrderRecord& order)> order_finished;
 };
 
 // What one pass did, for logs and tests.

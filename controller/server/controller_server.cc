@@ -4,6 +4,7 @@
 #include <grpcpp/server_builder.h>
 
 #include <chrono>
+#include <iostream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -50,10 +51,22 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   ControllerServer* server = controller.get();
   agents::AgentServiceOptions agent_options = options.agent_service;
   admin::AdminServiceOptions admin_options = options.admin_service;
+
+  notifications::WebhookNotifierOptions notifier_options;
+  notifier_options.clock = admin_options.clock;
+  notifier_options.log = options.renewal.log;
+  controller->notifier_ = std::make_unique<notifications::WebhookNotifier>(
+      controller->store_->webhooks(), notifier_options);
+  agent_options.on_hosts_silent = [server](const std::vector<std::string>& host_ids) {
+    for (const std::string& host_id : host_ids) server->NotifyHostSilent(host_id);
+  };
   if (options.run_renewal_engine) {
     campaigns::CampaignEngineOptions campaign_options;
     campaign_options.clock = admin_options.clock;
     campaign_options.log = options.renewal.log;
+    campaign_options.state_changed = [server](const store::CampaignRecord& campaign) {
+      server->NotifyCampaignChanged(campaign);
+    };
     campaign_options.orders_created = [server] {
       if (server->renewal_engine_ != nullptr) server->renewal_engine_->Wake();
     };
@@ -76,6 +89,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
 
     renewal::RenewalEngineOptions renewal_options = options.renewal;
     renewal_options.before_pass = [campaign_engine] { campaign_engine->RunOnce(); };
+    renewal_options.order_finished = [server](const store::OrderRecord& order) {
+      server->NotifyOrderFinished(order);
+    };
     renewal_options.deploy_not_before = [campaign_engine](const store::OrderRecord& order,
                                                           absl::Time now) {
       return campaign_engine->DeployNotBefore(order, now);
@@ -142,8 +158,61 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     if (!http_server.ok()) return http_server.status();  // The destructor stops gRPC.
     controller->http_server_ = *std::move(http_server);
   }
+  controller->notifier_->Start();
   if (controller->renewal_engine_ != nullptr) controller->renewal_engine_->Start();
   return controller;
+}
+
+void ControllerServer::Notify(v1::WebhookDelivery delivery) {
+  if (absl::Status queued = notifier_->Notify(std::move(delivery)); !queued.ok()) {
+    std::clog << "certfleet-controller: a notification could not be queued: " << queued << "\n";
+  }
+}
+
+void ControllerServer::NotifyCampaignChanged(const store::CampaignRecord& campaign) {
+  v1::WebhookDelivery delivery;
+  delivery.set_event(v1::WEBHOOK_EVENT_CAMPAIGN_STATE_CHANGED);
+  delivery.set_summary(absl::StrCat("campaign ", campaign.name, " is ",
+                                    std::string(store::ToString(campaign.state)), ": ",
+                                    campaign.state_reason));
+  if (campaign_engine_ != nullptr) {
+    absl::StatusOr<v1::Campaign> shown = campaign_engine_->Describe(campaign, false);
+    if (shown.ok()) *delivery.mutable_campaign() = *std::move(shown);
+  }
+  Notify(std::move(delivery));
+}
+
+void ControllerServer::NotifyOrderFinished(const store::OrderRecord& order) {
+  v1::WebhookDelivery delivery;
+  std::string outcome = "renewed and verified";
+  delivery.set_event(v1::WEBHOOK_EVENT_RENEWAL_SUCCEEDED);
+  if (order.state == store::OrderState::kRolledBack) {
+    delivery.set_event(v1::WEBHOOK_EVENT_RENEWAL_ROLLED_BACK);
+    outcome = "renewal rolled back";
+  } else if (order.state == store::OrderState::kFailed) {
+    delivery.set_event(v1::WEBHOOK_EVENT_RENEWAL_FAILED);
+    outcome = "renewal failed";
+  }
+  absl::StatusOr<store::HostRecord> host = store_->hosts().GetHost(order.host_id);
+  const std::string hostname = host.ok() ? host->hostname : order.host_id;
+  delivery.set_summary(
+      absl::StrCat(hostname, " / site ", order.site_id, ": ", outcome,
+                   order.last_failure.has_value() && order.state != store::OrderState::kDone
+                       ? absl::StrCat(": ", order.last_failure->message)
+                       : ""));
+  *delivery.mutable_order() = admin::ToOrderProto(order, hostname);
+  Notify(std::move(delivery));
+}
+
+void ControllerServer::NotifyHostSilent(const std::string& host_id) {
+  absl::StatusOr<store::HostRecord> host = store_->hosts().GetHost(host_id);
+  if (!host.ok()) return;
+  v1::WebhookDelivery delivery;
+  delivery.set_event(v1::WEBHOOK_EVENT_AGENT_SILENT);
+  delivery.set_summary(
+      absl::StrCat(host->hostname, ": the agent missed three heartbeats; the host is offline"));
+  *delivery.mutable_host() = admin::ToHostProto(*host);
+  Notify(std::move(delivery));
 }
 
 ControllerServer::~ControllerServer() { Shutdown(); }
@@ -154,6 +223,7 @@ void ControllerServer::Shutdown(absl::Duration grace) {
   if (http_server_ != nullptr) http_server_->Shutdown();
   if (renewal_engine_ != nullptr) renewal_engine_->Stop();
   if (agent_service_ != nullptr) agent_service_->Shutdown();
+  if (notifier_ != nullptr) notifier_->Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     server_->Wait();

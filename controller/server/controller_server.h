@@ -34,6 +34,7 @@
 #include "controller/identity/fleet_authority.h"
 #include "controller/issuance/local_certificate_authority.h"
 #include "controller/issuance/manual_connector.h"
+#include "controller/notifications/webhook_notifier.h"
 #include "controller/renewal/renewal_engine.h"
 #include "controller/store/store.h"
 
@@ -94,6 +95,7 @@ class ControllerServer {
   renewal::RenewalEngine* renewal_engine() { return renewal_engine_.get(); }
   // Null when options.run_renewal_engine was false.
   campaigns::CampaignEngine* campaign_engine() { return campaign_engine_.get(); }
+  notifications::WebhookNotifier& notifier() { return *notifier_; }
   // Null when options.http was unset.
   http::HttpServer* http_server() { return http_server_.get(); }
 
@@ -112,10 +114,19 @@ class ControllerServer {
  private:
   ControllerServer() = default;
 
+  // Webhook events (notifications/webhook_notifier.h); a store error is
+  // logged, never fails the action that caused the event.
+  void Notify(v1::WebhookDelivery delivery);
+  void NotifyCampaignChanged(const store::CampaignRecord& campaign);
+  void NotifyOrderFinished(const store::OrderRecord& order);
+  void NotifyHostSilent(const std::string& host_id);
+
   std::unique_ptr<store::Store> store_;
   std::optional<FleetAuthority> authority_;
   std::unique_ptr<LocalCertificateAuthority> local_ca_;
   ManualConnector manual_connector_;
+  // Before the engines and services that notify through it.
+  std::unique_ptr<notifications::WebhookNotifier> notifier_;
   // Before renewal_engine_, whose thread calls it: destroyed after it.
   std::unique_ptr<campaigns::CampaignEngine> campaign_engine_;
   std::unique_ptr<renewal::RenewalEngine> renewal_engine_;

@@ -549,15 +549,40 @@ TEST_F(AdminServiceTest, NoCertificateIsUnauthenticated) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
-TEST_F(AdminServiceTest, CampaignsNeedAnEngineAndWebhooksAreNotServedYet) {
+TEST_F(AdminServiceTest, CampaignsNeedAnEngine) {
   v1::ListCampaignsResponse response;
   grpc::Status status = admin_->ListCampaigns(Context().get(), {}, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(status.error_message(), HasSubstr("no campaign engine"));
-  v1::ListWebhooksResponse webhooks;
-  status = admin_->ListWebhooks(Context().get(), {}, &webhooks);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("webhooks are not served yet"));
+}
+
+TEST_F(AdminServiceTest, WebhooksAreSetListedWithoutTheirSecretAndDeleted) {
+  v1::SetWebhookRequest set;
+  set.mutable_webhook()->set_name("ops-chat");
+  set.mutable_webhook()->set_url("https://chat.example.com/hooks/ops");
+  set.mutable_webhook()->add_events(v1::WEBHOOK_EVENT_RENEWAL_ROLLED_BACK);
+  set.mutable_webhook()->set_enabled(true);
+  set.mutable_webhook()->set_secret("s3cret");
+  v1::SetWebhookResponse stored;
+  ASSERT_TRUE(admin_->SetWebhook(Context().get(), set, &stored).ok());
+  EXPECT_FALSE(stored.webhook().webhook_id().empty());
+  EXPECT_TRUE(stored.webhook().has_secret());
+  EXPECT_TRUE(stored.webhook().secret().empty());
+  v1::ListWebhooksResponse listed;
+  ASSERT_TRUE(admin_->ListWebhooks(Context().get(), {}, &listed).ok());
+  ASSERT_EQ(listed.webhooks_size(), 1);
+  EXPECT_THAT(listed.webhooks(0).events(),
+              ::testing::ElementsAre(v1::WEBHOOK_EVENT_RENEWAL_ROLLED_BACK));
+  set.mutable_webhook()->set_url("ftp://example.com");
+  EXPECT_EQ(admin_->SetWebhook(Context().get(), set, &stored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::DeleteWebhookRequest remove;
+  remove.set_webhook_id(listed.webhooks(0).webhook_id());
+  v1::DeleteWebhookResponse removed;
+  ASSERT_TRUE(admin_->DeleteWebhook(Context().get(), remove, &removed).ok());
+  v1::ListWebhooksResponse fresh;
+  ASSERT_TRUE(admin_->ListWebhooks(Context().get(), {}, &fresh).ok());
+  EXPECT_EQ(fresh.webhooks_size(), 0);
 }
 
 }  // namespace

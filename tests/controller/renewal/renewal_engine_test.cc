@@ -46,6 +46,10 @@ class RenewalEngineTest : public store::testing::StoreTest {
     RenewalEngineOptions options;
     options.deploy_not_before = std::move(deploy_not_before);
     options.before_pass = [this] { ++passes_; };
+    options.order_finished = [this](const store::OrderRecord& order) {
+      finished_.push_back(
+          absl::StrCat(order.order_id, " ", std::string(store::ToString(order.state))));
+    };
     options.clock = [this] { return now(); };
     options.planning_interval = absl::Minutes(1);
     options.maximum_in_flight = maximum_in_flight;
@@ -165,6 +169,8 @@ class RenewalEngineTest : public store::testing::StoreTest {
   ManualConnector manual_;
   std::unique_ptr<RenewalEngine> engine_;
   int passes_ = 0;
+  // "ORDER_ID STATE" for each order_finished call.
+  std::vector<std::string> finished_;
   std::vector<std::string> offered_;
   std::vector<std::string> log_;
 };
@@ -231,6 +237,7 @@ TEST_F(RenewalEngineTest, RenewsEndToEndThroughTheLocalCa) {
   order = Order(order_id);
   EXPECT_EQ(order.state, OrderState::kDone);
   EXPECT_FALSE(order.open);
+  EXPECT_THAT(finished_, ::testing::ElementsAre(order_id + " done"));
   std::vector<OrderState> path;
   for (const store::OrderStateChange& change : order.history) path.push_back(change.to);
   EXPECT_THAT(path, ::testing::ElementsAre(OrderState::kDue, OrderState::kCsrRequested,
@@ -333,6 +340,7 @@ TEST_F(RenewalEngineTest, NonRetryableFailureClosesTheOrderAndWaitsBeforeANewOne
   const std::string order_id = Orders().front().order_id;
   Complete(Lease(host), Failed(false, "binding changed by hand"));
   EXPECT_FALSE(Order(order_id).open);
+  EXPECT_THAT(finished_, ::testing::ElementsAre(order_id + " failed"));
   Advance(absl::Minutes(2));
   EXPECT_EQ(engine_->RunOnce().orders_created, 0) << "not at once after a closed failure";
   Advance(kDefaultMaximumBackoff);
@@ -358,6 +366,7 @@ TEST_F(RenewalEngineTest, RollbackClosesTheOrderWithTheAgentsReason) {
   EXPECT_THAT(order.history.back().reason, HasSubstr("lacks intermediate"));
   ASSERT_TRUE(order.last_failure.has_value());
   EXPECT_EQ(order.last_failure->code, "FAILURE_CODE_VERIFICATION_FAILED");
+  EXPECT_THAT(finished_, ::testing::ElementsAre(order_id + " rolled_back"));
 }
 
 TEST_F(RenewalEngineTest, ACsrWithAnotherKeyThanReportedFailsTheOrder) {
