@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "certfleet/v1/agent.grpc.pb.h"
 #include "common/crypto/certificate_reader.h"
 #include "common/crypto/certificate_request.h"
@@ -33,6 +34,7 @@ using ::certfleet::testing::BinaryPath;
 using ::certfleet::testing::CommandResult;
 using ::certfleet::testing::RunCommand;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // A running certfleet-controller whose standard output is read line by line.
@@ -102,12 +104,17 @@ TEST(ControllerBinaryTest, TokenCreateThenServeEnrollAndStopOnSigterm) {
   const std::string binary = BinaryPath("certfleet-controller");
 
   // The first start creates the data dir, the store and the fleet CA.
-  ControllerProcess controller({binary, "--data-dir", data_dir, "--listen", "127.0.0.1:0"});
+  ControllerProcess controller(
+      {binary, "--data-dir", data_dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"});
   const std::string fingerprint_line = controller.ReadLine();
   ASSERT_THAT(fingerprint_line, StartsWith("fleet CA fingerprint (agents pin it): "));
   const std::string port_line = controller.ReadLine();
   ASSERT_THAT(port_line, StartsWith("listening on port "));
   const std::string port = port_line.substr(std::string("listening on port ").size());
+  // The HTTP side on a port of its own, printed right after.
+  const std::string dashboard_line = controller.ReadLine();
+  EXPECT_THAT(dashboard_line, StartsWith("dashboard: http://127.0.0.1:"));
+  EXPECT_THAT(dashboard_line, Not(HasSubstr(absl::StrCat(":", port, "/"))));
 
   // A token made offline while the controller runs.
   CommandResult token = RunCommand(
