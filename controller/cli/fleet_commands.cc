@@ -24,6 +24,7 @@
 #include "controller/cli/admin_connection.h"
 #include "controller/cli/campaign_commands.h"
 #include "controller/cli/command_support.h"
+#include "controller/cli/webhook_commands.h"
 
 namespace certfleet::cli {
 namespace {
@@ -737,6 +738,7 @@ void RegisterFleetCommands(CLI::App& app, CLI::App& cert, int& exit_code) {
   RegisterToken(app, exit_code);
   RegisterPolicy(app, exit_code);
   RegisterCampaignCommands(app, exit_code);
+  RegisterWebhookCommands(app, exit_code);
 }
 
 }  // namespace certfleet::cli

@@ -38,7 +38,8 @@ Answer Post(const std::string& url, const std::string& body, const httplib::Head
   client.set_read_timeout(seconds, 0);
   client.set_write_timeout(seconds, 0);
   httplib::Result response = client.Post(path.c_str(), headers, body, "application/json");
-  if (!response) return {false, httplib::to_string(response.error())};
+  if (!response)
+    return {false, absl::StrCat("no answer (", httplib::to_string(response.error()), ")")};
   const int status = response->status;
   return {status >= 200 && status < 300, absl::StrCat(status)};
 }

@@ -93,6 +93,10 @@ grep -q "fleet changed" "$work/stale.err" || { cat "$work/stale.err"; fail "no s
 campaign=$("$certfleetctl" campaign create "${spec[@]}" --fingerprint "$plan_fingerprint" |
   sed -n 's/^Campaign \(campaign-[0-9a-f]*\) created.*/\1/p')
 [ -n "$campaign" ] || fail "the campaign was not created"
+# A webhook for campaign events whose receiver is down: the controller must
+# try to deliver each event and record the failure.
+"$certfleetctl" webhook set --name ops --url "http://127.0.0.1:9/hook" \
+  --event campaign_state_changed >/dev/null
 "$certfleetctl" campaign start "$campaign" >/dev/null
 
 state=""
@@ -129,4 +133,11 @@ done
 open=$("$certfleetctl" orders list | awk 'NR > 1 && ($4 == "due" || $4 == "csr_requested" ||
   $4 == "awaiting_issuance" || $4 == "issued" || $4 == "deploying" || $4 == "verifying")' | wc -l)
 [ "$open" -eq 0 ] || fail "$open orders are still open after the abort"
+for _ in $(seq 1 50); do
+  "$certfleetctl" webhook list | awk 'NR == 2 && $NF > 0 { found = 1 } END { exit !found }' && break
+  sleep 0.2
+done
+"$certfleetctl" webhook list
+"$certfleetctl" webhook list | awk 'NR == 2 && $NF > 0 { found = 1 } END { exit !found }' ||
+  fail "no delivery of the campaign's events was attempted"
 echo "PASS"
