@@ -22,6 +22,7 @@
 #include "tests/controller/http/http_test_seed.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temporary_directory.h"
+#include "tests/support/test_pki.h"
 
 namespace certfleet::controller::http::testing {
 namespace {
@@ -681,6 +682,39 @@ TEST(HttpServerStartTest, BadOptionsAreNamed) {
   std::ofstream(options.tls_key_file) << "not a key\n";
   EXPECT_THAT(HttpServer::Start(options, store.get()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("PEM")));
+}
+
+TEST(HttpServerStartTest, TlsServesHttpsWithTheGivenCertificate) {
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<store::SqliteStore> store,
+                                 store::SqliteStore::Open({.path = ":memory:"}));
+  TemporaryDirectory directory;
+  const certfleet::testing::TestPki& pki = certfleet::testing::TestPki::Shared();
+  HttpServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.tls_certificate_file = directory.path() / "server.crt";
+  options.tls_key_file = directory.path() / "server.key";
+  const std::string ca_file = (directory.path() / "ca.crt").string();
+  {
+    certfleet::testing::Issued leaf = pki.IssueLeaf("127.0.0.1");
+    std::ofstream(options.tls_certificate_file)
+        << leaf.certificate.ToPem() << pki.intermediate.certificate.ToPem();
+    std::ofstream(options.tls_key_file) << leaf.key.ToPem();
+    std::ofstream(ca_file) << pki.root.certificate.ToPem();
+  }
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<HttpServer> server,
+                                 HttpServer::Start(options, store.get()));
+  EXPECT_TRUE(server->tls());
+  EXPECT_EQ(server->DashboardUrl(), absl::StrCat("https://127.0.0.1:", server->port(), "/"));
+  httplib::SSLClient client("127.0.0.1", server->port());
+  client.set_ca_cert_path(ca_file.c_str());
+  client.enable_server_certificate_verification(true);
+  httplib::Result result = client.Get("/api/v1/summary");
+  ASSERT_TRUE(result) << httplib::to_string(result.error());
+  EXPECT_EQ(result->status, 200);
+  // Plain HTTP to the HTTPS port gets no answer.
+  httplib::Client plain("127.0.0.1", server->port());
+  httplib::Result refused = plain.Get("/api/v1/summary");
+  EXPECT_TRUE(!refused || refused->status != 200);
 }
 
 TEST(HttpServerStartTest, DashboardUrlNamesTheBoundPort) {
