@@ -24,6 +24,8 @@
 //
 //   build/bin/store_bench [--hosts N] [--certificates-per-host N] [benchmark flags]
 //   build/bin/store_bench --hosts 50 --benchmark_min_time=0.01   # the smoke run
+//   # Seed a database and keep it, to read query plans with the sqlite3 shell:
+//   CERTFLEET_STORE_BENCH_DATABASE=/tmp/fleet.db build/bin/store_bench --benchmark_filter=NONE
 //
 // Exits non-zero when the fleet cannot be seeded or a benchmark fails.
 //
@@ -32,6 +34,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -39,6 +42,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -273,9 +277,14 @@ absl::Status RunInventoryJob(const std::string& host_id, absl::Time at) {
   return completed.status();
 }
 
-absl::Status Seed(const std::filesystem::path& folder) {
+absl::Status Seed(const std::filesystem::path& database) {
+  std::error_code error;
+  if (std::filesystem::exists(database, error)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(database.string(), " exists; the fleet is seeded into a new database"));
+  }
   absl::StatusOr<std::unique_ptr<store::SqliteStore>> opened =
-      store::SqliteStore::Open({.path = (folder / "controller.db").string()});
+      store::SqliteStore::Open({.path = database.string()});
   if (!opened.ok()) return opened.status();
   fleet = *std::move(opened);
   seeded_at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
@@ -514,6 +523,78 @@ void BM_DashboardLists(benchmark::State& state) {
 }
 BENCHMARK(BM_DashboardLists)->Unit(benchmark::kMillisecond);
 
+// Each call of the poll alone, to tell which one costs what.
+template <typename Call>
+void Repeat(benchmark::State& state, std::string_view what, Call call) {
+  for (auto _ : state) {
+    auto result = call();
+    if (!result.ok()) return Fail(state, what, result.status());
+    benchmark::DoNotOptimize(result);
+  }
+}
+void BM_DashboardCountFleet(benchmark::State& state) {
+  Repeat(state, "CountFleet", [] { return fleet->inventory().CountFleet(clock_now); });
+}
+BENCHMARK(BM_DashboardCountFleet)->Unit(benchmark::kMillisecond);
+void BM_DashboardCountServed(benchmark::State& state) {
+  Repeat(state, "CountBindingsByServedStatus",
+         [] { return fleet->inventory().CountBindingsByServedStatus(); });
+}
+BENCHMARK(BM_DashboardCountServed)->Unit(benchmark::kMillisecond);
+void BM_DashboardExpiryTimeline(benchmark::State& state) {
+  Repeat(state, "CountBoundCertificatesByExpiry",
+         [] { return fleet->inventory().CountBoundCertificatesByExpiry(clock_now, kDay, 90); });
+}
+BENCHMARK(BM_DashboardExpiryTimeline)->Unit(benchmark::kMillisecond);
+void BM_DashboardCountOrders(benchmark::State& state) {
+  Repeat(state, "CountOrdersByState and CountOpenOrders", [] {
+    absl::StatusOr<std::map<store::OrderState, int64_t>> by_state =
+        fleet->orders().CountOrdersByState();
+    if (!by_state.ok()) return absl::StatusOr<int64_t>(by_state.status());
+    return fleet->orders().CountOpenOrders();
+  });
+}
+BENCHMARK(BM_DashboardCountOrders)->Unit(benchmark::kMillisecond);
+void BM_DashboardOfflineHosts(benchmark::State& state) {
+  Repeat(state, "ListHosts (offline)", [] {
+    store::HostQuery offline;
+    offline.connectivity = store::Connectivity::kOffline;
+    offline.page.page_size = 10;
+    return fleet->hosts().ListHosts(offline);
+  });
+}
+BENCHMARK(BM_DashboardOfflineHosts)->Unit(benchmark::kMillisecond);
+void BM_DashboardInventoryPage(benchmark::State& state) {
+  Repeat(state, "ListCertificates (page)", [] {
+    store::CertificateQuery inventory_page;
+    inventory_page.scope = store::CertificateScope::kBound;
+    inventory_page.include_bindings = true;
+    inventory_page.page.page_size = 50;
+    return fleet->inventory().ListCertificates(inventory_page);
+  });
+}
+BENCHMARK(BM_DashboardInventoryPage)->Unit(benchmark::kMillisecond);
+void BM_DashboardOpenOrders(benchmark::State& state) {
+  Repeat(state, "ListOrders (open)", [] {
+    store::OrderQuery open_orders;
+    open_orders.open_only = true;
+    open_orders.sort_key = store::OrderSortKey::kUpdatedAt;
+    open_orders.page.page_size = 50;
+    return fleet->orders().ListOrders(open_orders);
+  });
+}
+BENCHMARK(BM_DashboardOpenOrders)->Unit(benchmark::kMillisecond);
+void BM_DashboardRecentFailures(benchmark::State& state) {
+  Repeat(state, "ListOrders (failures)", [] {
+    store::OrderQuery failures;
+    failures.states = {store::OrderState::kFailed, store::OrderState::kRolledBack};
+    failures.sort_key = store::OrderSortKey::kUpdatedAt;
+    failures.page.page_size = 10;
+    return fleet->orders().ListOrders(failures);
+  });
+}
+BENCHMARK(BM_DashboardRecentFailures)->Unit(benchmark::kMillisecond);
+
 // ----- The renewal engine's pass -------------------------------------------
 
 // The full planning pass's host walk, 1,000 a page.
@@ -742,8 +823,18 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   bool seeded = false;
   {
-    certfleet::bench::TemporaryFolder folder("certfleet-store-bench");
-    if (absl::Status status = Seed(folder.path()); !status.ok()) {
+    // CERTFLEET_STORE_BENCH_DATABASE=/path/controller.db seeds that file and
+    // keeps it, to look at query plans afterwards with the sqlite3 shell.
+    const char* kept_database = std::getenv("CERTFLEET_STORE_BENCH_DATABASE");
+    std::optional<certfleet::bench::TemporaryFolder> folder;
+    std::filesystem::path database;
+    if (kept_database != nullptr && *kept_database != '\0') {
+      database = kept_database;
+    } else {
+      folder.emplace("certfleet-store-bench");
+      database = folder->path() / "controller.db";
+    }
+    if (absl::Status status = Seed(database); !status.ok()) {
       certfleet::bench::FailSetup(status.ToString());
     } else {
       seeded = true;
