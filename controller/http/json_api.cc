@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "controller/campaigns/wave_progress.h"
 #include "controller/http/api_json.h"
 #include "controller/http/certificate_csv.h"
 
@@ -363,6 +365,111 @@ absl::StatusOr<store::CertificateQuery> CertificateQueryFrom(const HttpRequest& 
 const std::initializer_list<std::string_view> kCertificateFilters = {
     "expiring_within", "host_id", "issuer", "subject", "thumbprint", "scope", "sort", "order"};
 
+// ----- Campaigns ---------------------------------------------------------------
+
+// The engine's names without their prefix: WAVE_STATE_SOAKING -> "soaking".
+std::string WaveStateName(v1::WaveState state) {
+  return absl::AsciiStrToLower(absl::StripPrefix(v1::WaveState_Name(state), "WAVE_STATE_"));
+}
+
+std::string_view TargetProgressName(campaigns::TargetProgress progress) {
+  switch (progress) {
+    case campaigns::TargetProgress::kPending:
+      return "pending";
+    case campaigns::TargetProgress::kInFlight:
+      return "in_flight";
+    case campaigns::TargetProgress::kDone:
+      return "done";
+    case campaigns::TargetProgress::kFailed:
+      return "failed";
+    case campaigns::TargetProgress::kRolledBack:
+      return "rolled_back";
+    case campaigns::TargetProgress::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+json TimestampJson(bool present, const google::protobuf::Timestamp& timestamp) {
+  if (!present) return nullptr;
+  return Rfc3339(absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos()));
+}
+
+json ProgressJson(const v1::CampaignProgress& progress) {
+  return {{"total", progress.total()},         {"pending", progress.pending()},
+          {"in_flight", progress.in_flight()}, {"done", progress.done()},
+          {"failed", progress.failed()},       {"rolled_back", progress.rolled_back()},
+          {"cancelled", progress.cancelled()}};
+}
+
+// A campaign as both campaign resources show it: the stored record with the
+// engine's description of its waves (without targets).
+json CampaignJson(const store::CampaignRecord& campaign, const v1::Campaign& described) {
+  json waves = json::array();
+  json current_wave = nullptr;
+  for (const v1::CampaignWave& wave : described.waves()) {
+    if (current_wave.is_null() &&
+        (wave.state() == v1::WAVE_STATE_RUNNING || wave.state() == v1::WAVE_STATE_SOAKING)) {
+      current_wave = wave.index();
+    }
+    waves.push_back({{"number", wave.index()},
+                     {"size", wave.progress().total()},
+                     {"state", WaveStateName(wave.state())},
+                     {"progress", ProgressJson(wave.progress())},
+                     {"started_at", TimestampJson(wave.has_started_at(), wave.started_at())},
+                     {"finished_at", TimestampJson(wave.has_finished_at(), wave.finished_at())}});
+  }
+  const v1::FailureBudget& budget = described.spec().failure_budget();
+  const v1::CampaignProgress& progress = described.progress();
+  return {
+      {"campaign_id", campaign.campaign_id},
+      {"name", campaign.name},
+      {"description", campaign.description},
+      {"state", std::string(store::ToString(campaign.state))},
+      {"pause_reason", campaign.state == store::CampaignState::kPaused
+                           ? json(std::string(store::ToString(campaign.pause_reason)))
+                           : json(nullptr)},
+      {"state_reason", campaign.state_reason},
+      {"created_at", Rfc3339(campaign.created_at)},
+      {"started_at", OptionalTime(campaign.started_at)},
+      {"finished_at", OptionalTime(campaign.finished_at)},
+      {"updated_at", Rfc3339(campaign.updated_at)},
+      {"created_by", campaign.created_by},
+      {"targets", ProgressJson(progress)},
+      {"current_wave", current_wave},
+      {"wave_count", described.waves_size()},
+      {"failures", progress.failed() + progress.rolled_back()},
+      {"failure_budget",
+       {{"max_failures", budget.has_max_failures() ? json(budget.max_failures()) : json(nullptr)},
+        {"max_failure_percent",
+         budget.has_max_failure_percent() ? json(budget.max_failure_percent()) : json(nullptr)}}},
+      {"waves", waves}};
+}
+
+// One target of a campaign: where its renewal is (by the same rule as the
+// engine's progress counts) and its order.
+json CampaignTargetJson(const store::CampaignTargetRecord& target) {
+  json order_id = nullptr;
+  json order_state = nullptr;
+  json last_failure = nullptr;
+  if (target.order.has_value()) {
+    const store::OrderRecord& order = *target.order;
+    order_id = order.order_id;
+    order_state = std::string(store::ToString(order.state));
+    if (IsFailedOrder(order)) last_failure = FailureJson(order.last_failure);
+  }
+  return {{"host_id", target.host_id},
+          {"hostname", target.hostname},
+          {"site_id", target.site_id},
+          {"site", target.site_name.empty() ? target.site_id : target.site_name},
+          {"binding_id", target.binding_id},
+          {"state",
+           std::string(TargetProgressName(campaigns::ProgressOf(campaigns::StatusOf(target))))},
+          {"order_id", order_id},
+          {"order_state", order_state},
+          {"last_failure", last_failure}};
+}
+
 }  // namespace
 
 HttpResponse ErrorResponse(const absl::Status& status) {
@@ -418,7 +525,7 @@ absl::StatusOr<HttpResponse> JsonApi::Route(const HttpRequest& request) const {
     return absl::NotFoundError(absl::StrCat(
         "no resource at ", std::string(path),
         "; the API serves /api/v1/summary, hosts, certificates, certificates.csv, orders, "
-        "failures and jobs (docs/http-api.md)"));
+        "failures, jobs and campaigns (docs/http-api.md)"));
   };
   if (!path.starts_with(kPrefix)) return not_found();
   const std::vector<std::string> parts =
@@ -432,10 +539,12 @@ absl::StatusOr<HttpResponse> JsonApi::Route(const HttpRequest& request) const {
     if (resource == "orders") return ListOrders(request);
     if (resource == "failures") return ListFailures(request);
     if (resource == "jobs") return ListJobs(request);
+    if (resource == "campaigns") return ListCampaigns(request);
   } else if (parts.size() == 2 && !parts[1].empty()) {
     if (parts[0] == "hosts") return GetHost(request, parts[1]);
     if (parts[0] == "orders") return GetOrder(request, parts[1]);
     if (parts[0] == "jobs") return GetJob(request, parts[1]);
+    if (parts[0] == "campaigns") return GetCampaign(request, parts[1]);
   }
   return not_found();
 }
@@ -813,6 +922,56 @@ absl::StatusOr<HttpResponse> JsonApi::GetJob(const HttpRequest& request,
   json answer = JobJson(job, names.Hostname(job.host_id));
   if (!answer.contains("attempts")) answer["attempts"] = json::array();
   return JsonResponse(answer);
+}
+
+absl::StatusOr<HttpResponse> JsonApi::ListCampaigns(const HttpRequest& request) const {
+  CERTFLEET_HTTP_RETURN_IF_ERROR(
+      CheckParameters(request, "/api/v1/campaigns", {"state", "page_size", "page_token"}));
+  CERTFLEET_HTTP_RETURN_IF_ERROR(CampaignsAvailable());
+  store::CampaignQuery query;
+  CERTFLEET_HTTP_ASSIGN_OR_RETURN(query.page, Paging(request));
+  for (const std::string& name : Multiple(request, "state")) {
+    CERTFLEET_HTTP_ASSIGN_OR_RETURN(store::CampaignState state, store::ParseCampaignState(name));
+    query.states.push_back(state);
+  }
+  CERTFLEET_HTTP_ASSIGN_OR_RETURN(store::Page<store::CampaignRecord> page,
+                                  store_->campaigns().ListCampaigns(query));
+  json items = json::array();
+  for (const store::CampaignRecord& campaign : page.items) {
+    CERTFLEET_HTTP_ASSIGN_OR_RETURN(v1::Campaign described, options_.describe_campaign(campaign));
+    items.push_back(CampaignJson(campaign, described));
+  }
+  return JsonResponse(PageJson(page, std::move(items)));
+}
+
+absl::StatusOr<HttpResponse> JsonApi::GetCampaign(const HttpRequest& request,
+                                                  const std::string& campaign_id) const {
+  CERTFLEET_HTTP_RETURN_IF_ERROR(CheckParameters(request, "/api/v1/campaigns/{campaign_id}", {}));
+  CERTFLEET_HTTP_RETURN_IF_ERROR(CampaignsAvailable());
+  CERTFLEET_HTTP_ASSIGN_OR_RETURN(store::CampaignRecord campaign,
+                                  store_->campaigns().GetCampaign(campaign_id));
+  CERTFLEET_HTTP_ASSIGN_OR_RETURN(v1::Campaign described, options_.describe_campaign(campaign));
+  // Read after the description, so a target may already be one step further
+  // than its wave's counts; the next poll agrees again.
+  CERTFLEET_HTTP_ASSIGN_OR_RETURN(std::vector<store::CampaignTargetRecord> targets,
+                                  store_->campaigns().ListTargets(campaign_id));
+  json answer = CampaignJson(campaign, described);
+  for (json& wave : answer["waves"]) wave["targets"] = json::array();
+  for (const store::CampaignTargetRecord& target : targets) {
+    if (target.wave_index < 0 || static_cast<size_t>(target.wave_index) >= answer["waves"].size()) {
+      continue;
+    }
+    answer["waves"][static_cast<size_t>(target.wave_index)]["targets"].push_back(
+        CampaignTargetJson(target));
+  }
+  return JsonResponse(answer);
+}
+
+absl::Status JsonApi::CampaignsAvailable() const {
+  if (options_.describe_campaign) return absl::OkStatus();
+  return absl::UnavailableError(
+      "campaigns are not available: this controller does not run the renewal engine (and with "
+      "it the campaign engine)");
 }
 
 }  // namespace certfleet::controller::http

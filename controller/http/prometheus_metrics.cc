@@ -1,12 +1,15 @@
 #include "controller/http/prometheus_metrics.h"
 
+#include <initializer_list>
 #include <set>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "controller/campaigns/wave_progress.h"
 
 namespace certfleet::controller::http {
 namespace {
@@ -61,6 +64,81 @@ class Page {
 };
 
 std::string Seconds(absl::Time time) { return absl::StrCat(absl::ToUnixSeconds(time)); }
+
+constexpr store::CampaignState kCampaignStates[] = {
+    store::CampaignState::kDraft,    store::CampaignState::kRunning,
+    store::CampaignState::kPaused,   store::CampaignState::kCompleted,
+    store::CampaignState::kAborting, store::CampaignState::kAborted};
+
+bool IsFinished(store::CampaignState state) {
+  return state == store::CampaignState::kCompleted || state == store::CampaignState::kAborted;
+}
+
+// Every campaign, newest first.
+absl::StatusOr<std::vector<store::CampaignRecord>> AllCampaigns(store::Store& store) {
+  std::vector<store::CampaignRecord> campaigns;
+  store::CampaignQuery query;
+  query.page.page_size = store::kMaximumPageSize;
+  while (true) {
+    CERTFLEET_METRICS_ASSIGN_OR_RETURN(store::Page<store::CampaignRecord> listed,
+                                       store.campaigns().ListCampaigns(query));
+    for (store::CampaignRecord& campaign : listed.items) campaigns.push_back(std::move(campaign));
+    if (listed.next_page_token.empty()) return campaigns;
+    query.page.page_token = listed.next_page_token;
+  }
+}
+
+// The campaign metrics: campaigns by state, paused ones by reason, and the
+// targets of every campaign that is not finished by where their renewal is
+// (the rule of the engine's progress counts, campaigns::ProgressOf).
+absl::Status AddCampaignMetrics(store::Store& store, Page& page) {
+  CERTFLEET_METRICS_ASSIGN_OR_RETURN(std::vector<store::CampaignRecord> campaigns,
+                                     AllCampaigns(store));
+  page.Family("certfleet_campaigns", "gauge", "Renewal campaigns by state.");
+  for (store::CampaignState state : kCampaignStates) {
+    int64_t count = 0;
+    for (const store::CampaignRecord& campaign : campaigns) count += campaign.state == state;
+    page.Sample("certfleet_campaigns", {{"state", std::string(store::ToString(state))}}, count);
+  }
+  page.Family("certfleet_campaigns_paused", "gauge",
+              "Paused renewal campaigns by why they paused: an operator, or failures over the "
+              "campaign's failure budget.");
+  for (store::CampaignPauseReason reason :
+       {store::CampaignPauseReason::kOperator, store::CampaignPauseReason::kFailureBudget}) {
+    int64_t count = 0;
+    for (const store::CampaignRecord& campaign : campaigns) {
+      count += campaign.state == store::CampaignState::kPaused && campaign.pause_reason == reason;
+    }
+    page.Sample("certfleet_campaigns_paused", {{"reason", std::string(store::ToString(reason))}},
+                count);
+  }
+  page.Family("certfleet_campaign_targets", "gauge",
+              "Bindings of each campaign that is not completed or aborted (by name and id), by "
+              "where their renewal is: pending, in_flight, done, failed, rolled_back, cancelled.");
+  for (const store::CampaignRecord& campaign : campaigns) {
+    if (IsFinished(campaign.state)) continue;
+    CERTFLEET_METRICS_ASSIGN_OR_RETURN(std::vector<store::CampaignTargetRecord> targets,
+                                       store.campaigns().ListTargets(campaign.campaign_id));
+    campaigns::ProgressCounts counts;
+    for (const store::CampaignTargetRecord& target : targets) {
+      counts.Add(campaigns::ProgressOf(campaigns::StatusOf(target)));
+    }
+    for (const auto& [state, count] : std::initializer_list<std::pair<std::string_view, int>>{
+             {"pending", counts.pending},
+             {"in_flight", counts.in_flight},
+             {"done", counts.done},
+             {"failed", counts.failed},
+             {"rolled_back", counts.rolled_back},
+             {"cancelled", counts.cancelled}}) {
+      page.Sample("certfleet_campaign_targets",
+                  {{"campaign", campaign.name},
+                   {"campaign_id", campaign.campaign_id},
+                   {"state", std::string(state)}},
+                  count);
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -153,6 +231,10 @@ absl::StatusOr<std::string> RenderPrometheusMetrics(store::Store& store, absl::T
     auto found = orders.find(state);
     page.Sample("certfleet_orders", {{"state", std::string(store::ToString(state))}},
                 found == orders.end() ? 0 : found->second);
+  }
+
+  if (absl::Status campaign_metrics = AddCampaignMetrics(store, page); !campaign_metrics.ok()) {
+    return campaign_metrics;
   }
 
   CERTFLEET_METRICS_ASSIGN_OR_RETURN(std::vector<store::JobCountRecord> jobs,

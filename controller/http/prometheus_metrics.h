@@ -4,8 +4,9 @@
 //
 // The page is computed from the store at each scrape (counts and
 // histograms are aggregate queries; the per-certificate gauges walk the
-// bound certificates page by page), so it needs no state of its own and is
-// the same on every controller replica.
+// bound certificates page by page; the campaign gauges read every campaign
+// and the targets of those not finished), so it needs no state of its own
+// and is the same on every controller replica.
 //
 // Thread safety: free functions; the store is thread-safe.
 

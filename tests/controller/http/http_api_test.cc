@@ -302,9 +302,11 @@ TEST_F(HttpApiTest, BadParametersAreRefusedWith400) {
   EXPECT_THAT(
       Get("/api/v1/certificates?expiring=30d").Json()["error"]["message"].get<std::string>(),
       HasSubstr("unknown parameter 'expiring'"));
-  Answer unknown = Get("/api/v1/campaigns");
+  Answer unknown = Get("/api/v1/widgets");
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(unknown.Json()["error"]["code"], "not_found");
+  EXPECT_THAT(unknown.Json()["error"]["message"].get<std::string>(), HasSubstr("campaigns"))
+      << "the message lists the resources there are";
 }
 
 TEST_F(HttpApiTest, OrdersShowTheirCurrentStepAndFailure) {
