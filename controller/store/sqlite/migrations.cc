@@ -443,7 +443,20 @@ CREATE INDEX certificate_placements_bound_by_not_after
   ON certificate_placements (not_after, placement_id) WHERE bound = 1;
 )sql";
 
-constexpr std::array<sqlite::Migration, 5> kMigrations{{
+// The bound placements' notAfter index gains host_id, so that the counts
+// over bound certificates (CountFleet's buckets, the expiry timeline,
+// "expiring within N days" with its total) read the index alone and join
+// the host from it instead of fetching every placement row: at 30,000 bound
+// certificates that made each of them several times slower
+// (docs/performance.md). Listings still walk it in (not_after,
+// placement_id) order.
+constexpr char kCoveringBoundPlacementIndex[] = R"sql(
+DROP INDEX certificate_placements_bound_by_not_after;
+CREATE INDEX certificate_placements_bound_by_not_after
+  ON certificate_placements (not_after, placement_id, host_id) WHERE bound = 1;
+)sql";
+
+constexpr std::array<sqlite::Migration, 6> kMigrations{{
     {1, "initial schema: hosts, tokens, inventory, policies, orders, jobs, audit log",
      kInitialSchema},
     {2, "binding probes; order and job indexes for the HTTP API and metrics",
@@ -451,6 +464,8 @@ constexpr std::array<sqlite::Migration, 5> kMigrations{{
     {3, "renewal campaigns and their targets", kCampaigns},
     {4, "webhooks and their delivery queue", kWebhooks},
     {5, "bound flag on certificate placements, indexed by notAfter", kBoundPlacements},
+    {6, "host_id in the bound placements' notAfter index, for counts from the index alone",
+     kCoveringBoundPlacementIndex},
 }};
 
 }  // namespace

@@ -23,6 +23,7 @@ using ::certfleet::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 class DashboardQueriesTest : public StoreTest {
  protected:
@@ -384,7 +385,7 @@ TEST(DashboardMigrationTest, SchemaOneDatabaseGainsProbesAndKeepsItsInventory) {
   }
   CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
                                  SqliteStore::Open({.path = path}));
-  EXPECT_THAT(store->applied_migrations(), ElementsAre(2, 3, 4, 5));
+  EXPECT_THAT(store->applied_migrations(), ElementsAre(2, 3, 4, 5, 6));
   CERTFLEET_ASSERT_OK_AND_ASSIGN(BindingRecord binding,
                                  store->inventory().GetBinding("host-1", "b1"));
   EXPECT_EQ(binding.certificate_thumbprint, "ABCD");
@@ -397,6 +398,39 @@ TEST(DashboardMigrationTest, SchemaOneDatabaseGainsProbesAndKeepsItsInventory) {
   ASSERT_THAT(store->inventory().RecordBindingProbe(probe), IsOk());
   CERTFLEET_ASSERT_OK_AND_ASSIGN(binding, store->inventory().GetBinding("host-1", "b1"));
   EXPECT_EQ(binding.last_probe, probe);
+}
+
+TEST(DashboardMigrationTest, SchemaFiveDatabaseGetsHostIdInTheBoundIndex) {
+  certfleet::testing::TemporaryDirectory directory;
+  const std::string path = (directory.path() / "controller.db").string();
+  {
+    // Written by a build that knew migrations 1 to 5.
+    CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<sqlite::Database> database,
+                                   sqlite::Database::Open(path));
+    ASSERT_THAT(sqlite::ApplyMigrations(*database, sqlite_backend::StoreMigrations().subspan(0, 5)),
+                IsOk());
+  }
+  {
+    CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
+                                   SqliteStore::Open({.path = path}));
+    EXPECT_THAT(store->applied_migrations(), ElementsAre(6));
+    // The bound scope still walks the index, in notAfter order.
+    CertificateQuery query;
+    query.scope = CertificateScope::kBound;
+    CERTFLEET_ASSERT_OK_AND_ASSIGN(std::string plan, store->ExplainListCertificates(query));
+    EXPECT_THAT(plan, HasSubstr("certificate_placements_bound_by_not_after"));
+    EXPECT_THAT(plan, Not(HasSubstr("TEMP B-TREE")));
+  }
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<sqlite::Database> database,
+                                 sqlite::Database::Open(path));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(
+      sqlite::Statement select,
+      database->Prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND "
+                        "name = 'certificate_placements_bound_by_not_after'"));
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(bool row, select.Step());
+  ASSERT_TRUE(row);
+  EXPECT_THAT(select.ColumnText(0),
+              HasSubstr("(not_after, placement_id, host_id) WHERE bound = 1"));
 }
 
 }  // namespace

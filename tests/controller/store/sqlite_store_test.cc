@@ -38,7 +38,7 @@ TEST(SqliteStoreTest, ReopenedFileKeepsDataAndAppliesNoMigrationAgain) {
   {
     CERTFLEET_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
                                    SqliteStore::Open({.path = path}));
-    EXPECT_THAT(store->applied_migrations(), ElementsAre(1, 2, 3, 4, 5));
+    EXPECT_THAT(store->applied_migrations(), ElementsAre(1, 2, 3, 4, 5, 6));
     NewJoinToken token;
     token.secret_sha256 = testing::HashSecret("secret");
     token.created_at = absl::FromUnixSeconds(1000);
