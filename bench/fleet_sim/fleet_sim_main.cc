@@ -12,6 +12,7 @@
 #include <grpcpp/create_channel.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -99,20 +100,17 @@ void MeasureDispatch(int count, const std::vector<std::shared_ptr<SimulatedAgent
                      v1::AdminService::Stub& admin, FleetStatistics& statistics,
                      std::atomic<int>& failures) {
   constexpr int kConcurrent = 4;
+  // Distinct hosts (cycling through a shuffled fleet when COUNT exceeds
+  // it), so that two measurements in flight never watch the same agent.
+  std::vector<size_t> order(agents.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(std::random_device{}()));
   std::atomic<int> next{0};
   std::vector<std::thread> workers;
-  std::mutex random_mutex;
-  std::mt19937_64 random(std::random_device{}());
   for (int worker = 0; worker < kConcurrent; ++worker) {
     workers.emplace_back([&] {
-      while (next++ < count && !signalled.load()) {
-        int chosen = 0;
-        {
-          std::lock_guard<std::mutex> lock(random_mutex);
-          chosen =
-              std::uniform_int_distribution<int>(0, static_cast<int>(agents.size()) - 1)(random);
-        }
-        const SimulatedAgent& agent = *agents[static_cast<size_t>(chosen)];
+      for (int sample = next++; sample < count && !signalled.load(); sample = next++) {
+        const SimulatedAgent& agent = *agents[order[static_cast<size_t>(sample) % order.size()]];
         v1::RescanHostRequest request;
         request.set_host_id(agent.host_id());
         request.set_reason("fleet-sim dispatch measurement");
@@ -280,6 +278,7 @@ int Run(const Options& options) {
   std::atomic<int> dispatch_failures{0};
   std::thread measurer;
   absl::Time last_status = absl::InfinitePast();
+  absl::Time idle_since = absl::InfiniteFuture();
   while (!signalled.load()) {
     const absl::Time now = absl::Now();
     if (now - last_status >= absl::Seconds(5)) {
@@ -287,8 +286,14 @@ int Run(const Options& options) {
       WriteReport(options.report, statistics);
       last_status = now;
     }
-    if (!measurer.joinable() && options.measure_dispatch > 0 &&
-        statistics.connected() == options.agents && statistics.jobs_in_flight() == 0) {
+    // Idle: every agent connected, no job running and no inventory report
+    // unanswered, for two seconds in a row.
+    const bool idle = statistics.connected() == options.agents &&
+                      statistics.jobs_in_flight() == 0 && statistics.inventories_in_flight() == 0;
+    if (!idle) idle_since = absl::InfiniteFuture();
+    if (idle && idle_since == absl::InfiniteFuture()) idle_since = now;
+    if (!measurer.joinable() && options.measure_dispatch > 0 && idle &&
+        now - idle_since >= absl::Seconds(2)) {
       std::cout << "fleet-sim: every agent connected and idle; measuring dispatch to "
                 << options.measure_dispatch << " hosts" << std::endl;
       measurer = std::thread([&] {

@@ -113,6 +113,7 @@ void FleetStatistics::JobFinished(v1::JobKind kind, v1::JobOutcome outcome) {
 }
 
 void FleetStatistics::InventoryReported(bool ok) {
+  --inventories_in_flight_;
   std::lock_guard<std::mutex> lock(mutex_);
   if (ok) {
     ++inventories_reported_;

@@ -52,6 +52,8 @@ class FleetStatistics {
   void JobReceived(v1::JobKind kind);
   void JobRejected(v1::JobKind kind);
   void JobFinished(v1::JobKind kind, v1::JobOutcome outcome);
+  // An inventory report was sent; InventoryReported says how it ended.
+  void InventoryStarted() { ++inventories_in_flight_; }
   void InventoryReported(bool ok);
   void RpcFailed() { ++rpc_failures_; }
 
@@ -66,8 +68,10 @@ class FleetStatistics {
   int connected() const { return connected_.load(); }
   int agents() const { return agents_; }
   bool all_connected_once() const;
-  // Whether any accepted job is still running somewhere.
+  // Accepted jobs still running somewhere.
   int jobs_in_flight() const;
+  // Inventory reports sent and not yet answered.
+  int inventories_in_flight() const { return inventories_in_flight_.load(); }
 
   // "connected 9876/10000 enrolled 10000 jobs 123/456 ..." for stdout.
   std::string StatusLine() const;
@@ -87,6 +91,7 @@ class FleetStatistics {
   std::atomic<int> connected_{0};
   std::atomic<int64_t> connection_failures_{0};
   std::atomic<int64_t> rpc_failures_{0};
+  std::atomic<int> inventories_in_flight_{0};
 
   mutable std::mutex mutex_;
   std::condition_variable arrival_;

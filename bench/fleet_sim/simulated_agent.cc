@@ -766,6 +766,7 @@ void SimulatedAgent::ReportInventory(std::string reason,
   }
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + settings_.agent_config.rpc_timeout));
   std::shared_ptr<SimulatedAgent> self = shared_from_this();
+  statistics_.InventoryStarted();
   stub->async()->ReportInventory(
       &call->context, &call->request, &call->response,
       [self, call, done = std::move(done)](grpc::Status status) {
