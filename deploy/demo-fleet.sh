@@ -7,11 +7,14 @@
 # end-to-end test runs it against the test build. It uses only the binaries
 # in --bin and loopback addresses (127.0.x.y, one per host).
 #
-#   deploy/demo-fleet.sh --bin DIR [--hosts N] [--once] [--dir DIR]
+#   deploy/demo-fleet.sh --bin DIR [--hosts N] [--once] [--dir DIR] [--sha1-hosts N]
 #                        [--ca local|manual] [--port-base PORT] [--timeout SECONDS]
 #     --bin DIR         folder holding certfleet-controller, certfleet-agent,
 #                       certfleetctl and iis6-emulator
 #     --hosts N         number of emulated hosts (default 5, at most 200)
+#     --sha1-hosts N    the first N hosts' certificates are signed with SHA-1,
+#                       a fleet waiting for its SHA-256 migration (default 0;
+#                       docs/campaigns.md)
 #     --once            exit after the renewals; the exit status says whether
 #                       every renewal was done and verified
 #     --dir DIR         where the demo lives (default $TMPDIR/certfleet-demo);
@@ -28,6 +31,7 @@ set -euo pipefail
 bin=""
 demo_dir="${TMPDIR:-/tmp}/certfleet-demo"
 hosts=5
+sha1_hosts=0
 once=false
 port_base=18080
 timeout=""
@@ -36,12 +40,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin="$2"; shift 2 ;;
     --hosts) hosts="$2"; shift 2 ;;
+    --sha1-hosts) sha1_hosts="$2"; shift 2 ;;
     --once) once=true; shift ;;
     --dir) demo_dir="$2"; shift 2 ;;
     --port-base) port_base="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
     --ca) ca="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "demo-fleet: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -53,6 +58,10 @@ for tool in certfleet-controller certfleet-agent certfleetctl iis6-emulator; do
 done
 if ! [[ "$hosts" =~ ^[0-9]+$ ]] || [ "$hosts" -lt 1 ] || [ "$hosts" -gt 200 ]; then
   echo "demo-fleet: --hosts takes a number from 1 to 200" >&2
+  exit 2
+fi
+if ! [[ "$sha1_hosts" =~ ^[0-9]+$ ]] || [ "$sha1_hosts" -gt "$hosts" ]; then
+  echo "demo-fleet: --sha1-hosts takes a number from 0 to the number of hosts ($hosts)" >&2
   exit 2
 fi
 if ! [[ "$port_base" =~ ^[0-9]+$ ]] || [ "$port_base" -lt 1024 ] || [ "$port_base" -gt 65000 ]; then
@@ -124,8 +133,11 @@ for i in $(seq 1 "$hosts"); do
   address="127.0.$(( (i + 10) / 250 )).$(( (i + 10) % 250 + 1 ))"
   names+=("$name")
   addresses+=("$address")
+  hash=sha256
+  [ "$i" -le "$sha1_hosts" ] && hash=sha1
   "$bin/certfleet-agent" init-iis6-host "$demo_dir/hosts/$name" --address "$address" \
-    --http-port "$http_port" --https-port "$https_port" --ca-dir "$demo_dir/demo-ca" >/dev/null
+    --http-port "$http_port" --https-port "$https_port" --ca-dir "$demo_dir/demo-ca" \
+    --signature-hash "$hash" >/dev/null
   "$bin/iis6-emulator" --host-root "$demo_dir/hosts/$name" \
     --log-file "$demo_dir/logs/$name-emulator.log" 2>>"$demo_dir/logs/$name-emulator.log" &
   pids+=($!)

@@ -63,6 +63,12 @@ void RegisterInitIis6HostCommand(CLI::App& app, int& exit_code) {
   command->add_option("--ca-dir", options->ca_folder,
                       "Folder of the CA that signs the sites' certificates, outside the host; a "
                       "demo CA is made there when it holds none (default: DIR-ca)");
+  command
+      ->add_option("--signature-hash", options->signature_hash,
+                   "How the sites' certificates are signed: sha256, or sha1 for a host "
+                   "still waiting for its SHA-256 migration")
+      ->check(CLI::IsMember({"sha256", "sha1"}))
+      ->capture_default_str();
   command->callback([options, &exit_code] {
     options->now = absl::Now();
     exit_code = RunInitIis6Host(*options, std::cout, std::cerr);
@@ -83,6 +89,8 @@ int RunInitIis6Host(const InitIis6HostOptions& options, std::ostream& out, std::
   build.https_port = options.https_port;
   build.now = options.now;
   build.demo_ca_folder = ca_folder;
+  build.site_signature_digest = options.signature_hash == "sha1" ? crypto::SignatureDigest::kSha1
+                                                                 : crypto::SignatureDigest::kSha256;
   absl::StatusOr<std::optional<iis6::CertificateIssuer>> existing = ReadExistingIssuer(ca_folder);
   if (!existing.ok()) {
     error << "certfleet-agent: cannot use the CA in " << ca_folder.string() << ": "

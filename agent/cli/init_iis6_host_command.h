@@ -27,6 +27,8 @@ struct InitIis6HostOptions {
   std::uint16_t https_port = 8443;
   // Empty: "<host_root>-ca" beside the host root.
   std::string ca_folder;
+  // "sha256" or "sha1": how the sites' certificates are signed.
+  std::string signature_hash = "sha256";
   absl::Time now = absl::Now();
 };
 

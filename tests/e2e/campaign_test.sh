@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End to end: a renewal campaign across three emulated hosts, planned,
+# End to end: a SHA-1 to SHA-256 migration campaign across three emulated
+# hosts still on SHA-1 (init-iis6-host --signature-hash sha1), planned,
 # created against the plan's fingerprint and started from certfleetctl. The
 # canary (web1) renews and verifies; the next wave holds web2 and web3, and
 # web3's IIS cannot use the local CA's intermediate (the emulator withholds
@@ -47,7 +48,7 @@ port_base=$((20000 + RANDOM % 40000))
 for i in $(seq 1 "$hosts"); do
   host="$work/host$i"
   "$agent" init-iis6-host "$host" --address "127.0.0.$((220 + i))" --http-port "$port_base" \
-    --https-port $((port_base + 1)) --ca-dir "$work/demo-ca" >/dev/null
+    --https-port $((port_base + 1)) --ca-dir "$work/demo-ca" --signature-hash sha1 >/dev/null
   withhold=()
   [ "$i" -eq 3 ] && withhold=(--withhold-intermediate "certfleet Local Issuing CA")
   "$emulator" --host-root "$host" --log-file "$work/emulator$i.log" "${withhold[@]}" \
@@ -76,13 +77,14 @@ for _ in $(seq 1 100); do
 done
 sleep 1
 
-spec=(--name new-org --hosts 'web*' --organization "Demo Renamed AG" --signature-hash sha256
-  --canary 1 --waves 100 --max-failures 0)
+spec=(--name sha256-migration --hosts 'web*' --current-signature-hash sha1
+  --organization "Demo Renamed AG" --signature-hash sha256 --canary 1 --waves 100 --max-failures 0)
 "$certfleetctl" campaign plan "${spec[@]}" >"$work/plan.txt" || { cat "$work/plan.txt"; fail "plan"; }
 cat "$work/plan.txt"
 grep -q "^Wave 0 (canary): 1 hosts" "$work/plan.txt" || fail "the plan has no canary wave of one host"
 grep -q "^Wave 1: 2 hosts" "$work/plan.txt" || fail "the plan's second wave is not the other two hosts"
 grep -q "O=Demo Renamed AG" "$work/plan.txt" || fail "the plan does not show the new subject"
+grep -Eq " sha1 .* sha256 " "$work/plan.txt" || fail "the plan does not show SHA-1 to SHA-256"
 [ "$("$certfleetctl" orders list | awk 'NR > 1' | wc -l)" -eq 0 ] || fail "planning created orders"
 plan_fingerprint=$(sed -n 's/.*--fingerprint \([0-9A-F]*\)$/\1/p' "$work/plan.txt")
 

@@ -307,6 +307,7 @@ absl::StatusOr<EmulatedHost> BuildEmulatedHost(const EmulatedHostOptions& option
     profile.alternative_names = {site.subject.common_name};
     profile.not_before = site.not_before;
     profile.not_after = site.not_after;
+    profile.digest = options.site_signature_digest;
     absl::StatusOr<crypto::Certificate> certificate =
         crypto::IssueCertificate(profile, key->public_key(), issuer.certificate, issuer.key);
     if (!certificate.ok()) return certificate.status();

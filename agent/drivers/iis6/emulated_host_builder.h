@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/crypto/certificate.h"
+#include "common/crypto/certificate_builder.h"
 #include "common/crypto/private_key.h"
 
 namespace certfleet::iis6 {
@@ -53,6 +54,9 @@ struct EmulatedHostOptions {
   // intermediate) is made and written to demo_ca_folder.
   std::optional<CertificateIssuer> issuer;
   std::filesystem::path demo_ca_folder;
+  // How the CA signs the sites' certificates; kSha1 makes a host still on
+  // SHA-1, as fleets were before their SHA-256 migration.
+  crypto::SignatureDigest site_signature_digest = crypto::SignatureDigest::kSha256;
   absl::Time now = absl::Now();
 };
 

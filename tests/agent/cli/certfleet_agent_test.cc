@@ -79,11 +79,29 @@ TEST_F(CertfleetAgentTest, InventoryJsonHasSitesCertificatesAndStores) {
   EXPECT_EQ(boutique["certificate"]["has_private_key"], true);
   EXPECT_TRUE(boutique["pending_request"].is_null());
   EXPECT_GT(inventory["sites"][2]["certificate"]["days_left"].get<int>(), 300);
+  EXPECT_EQ(boutique["certificate"]["signature_algorithm"], "sha256WithRSAEncryption");
   EXPECT_TRUE(inventory["sites"][0]["certificate"].is_null());
   EXPECT_THAT(inventory["stores"]["MY"], SizeIs(2));
   EXPECT_THAT(inventory["stores"]["CA"], SizeIs(1));
   EXPECT_EQ(inventory["stores"]["ROOT"][0]["certificate_authority"], true);
   EXPECT_THAT(inventory["pending_requests"], SizeIs(0));
+}
+
+TEST_F(CertfleetAgentTest, InitCanMakeAHostStillOnSha1) {
+  const CommandResult init = Agent({"init-iis6-host", HostRoot(), "--address", "127.0.0.9",
+                                    "--ca-dir", CaFolder(), "--signature-hash", "sha1"});
+  ASSERT_EQ(init.exit_code, 0) << init.standard_error;
+  const CommandResult result = Agent({"inventory", "--host-root", HostRoot(), "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  const nlohmann::json inventory = nlohmann::json::parse(result.standard_output);
+  for (int index : {1, 2}) {
+    EXPECT_EQ(inventory["sites"][index]["certificate"]["signature_algorithm"],
+              "sha1WithRSAEncryption");
+  }
+  const CommandResult refused =
+      Agent({"init-iis6-host", (folder_.path() / "other").string(), "--signature-hash", "md5"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.standard_error, HasSubstr("--signature-hash"));
 }
 
 TEST_F(CertfleetAgentTest, SecondHostReusesTheCaFolder) {
