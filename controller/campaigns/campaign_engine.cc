@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,28 +16,12 @@
 #include "controller/renewal/order_steps.h"
 #include "controller/renewal/renewal_policy.h"
 #include "controller/store/ids.h"
+#include "controller/store/list_all.h"
 
 namespace certfleet::controller::campaigns {
 namespace {
 
 constexpr std::string_view kCampaignActor = "campaign";
-// Pages read from the store at a time.
-constexpr int kPageSize = 500;
-
-// Every item of a paginated store listing.
-template <typename Item, typename List>
-absl::StatusOr<std::vector<Item>> ListAll(List list) {
-  std::vector<Item> items;
-  store::PageRequest page;
-  page.page_size = kPageSize;
-  while (true) {
-    absl::StatusOr<store::Page<Item>> next = list(page);
-    if (!next.ok()) return next.status();
-    for (Item& item : next->items) items.push_back(std::move(item));
-    if (next->next_page_token.empty()) return items;
-    page.page_token = next->next_page_token;
-  }
-}
 
 std::string BindingKey(std::string_view host_id, std::string_view binding_id) {
   return absl::StrCat(std::string(host_id), "/", std::string(binding_id));
@@ -203,6 +188,33 @@ void CampaignEngine::Log(std::string_view line) const {
   }
 }
 
+absl::StatusOr<CaProductOf> CampaignEngine::CaProductLookup(const SelectionCriteria& criteria) {
+  if (criteria.ca_product.empty()) return CaProductOf();
+  // The products certfleet installed: a done order that named a product put
+  // the certificate it issued on the binding.
+  absl::StatusOr<std::vector<store::OrderRecord>> done_orders =
+      store::ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
+        store::OrderQuery query;
+        query.states = {store::OrderState::kDone};
+        query.page = page;
+        return store_.orders().ListOrders(query);
+      });
+  if (!done_orders.ok()) return done_orders.status();
+  auto installed = std::make_shared<std::map<std::string, std::string>>();
+  for (const store::OrderRecord& order : *done_orders) {
+    if (!order.ca_product.empty() && !order.issued_thumbprint.empty()) {
+      (*installed)[order.issued_thumbprint] = order.ca_product;
+    }
+  }
+  return CaProductOf([installed, fallback = options_.ca_product_of](
+                         const store::CertificateRecord& certificate) -> std::string {
+    if (auto found = installed->find(certificate.thumbprint_sha1); found != installed->end()) {
+      return found->second;
+    }
+    return fallback ? fallback(certificate) : std::string();
+  });
+}
+
 absl::StatusOr<v1::CampaignPlan> CampaignEngine::Plan(const v1::CampaignSpec& spec) {
   if (spec.name().empty()) {
     return absl::InvalidArgumentError(
@@ -215,7 +227,7 @@ absl::StatusOr<v1::CampaignPlan> CampaignEngine::Plan(const v1::CampaignSpec& sp
   absl::StatusOr<std::vector<store::PolicyRecord>> policies = store_.policies().ListPolicies();
   if (!policies.ok()) return policies.status();
   absl::StatusOr<std::vector<store::HostRecord>> hosts =
-      ListAll<store::HostRecord>([&](const store::PageRequest& page) {
+      store::ListAll<store::HostRecord>([&](const store::PageRequest& page) {
         store::HostQuery query;
         query.include_decommissioned = true;
         query.page = page;
@@ -223,7 +235,7 @@ absl::StatusOr<v1::CampaignPlan> CampaignEngine::Plan(const v1::CampaignSpec& sp
       });
   if (!hosts.ok()) return hosts.status();
   absl::StatusOr<std::vector<store::OrderRecord>> open_orders =
-      ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
+      store::ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
         store::OrderQuery query;
         query.open_only = true;
         query.page = page;
@@ -234,6 +246,8 @@ absl::StatusOr<v1::CampaignPlan> CampaignEngine::Plan(const v1::CampaignSpec& sp
   for (const store::OrderRecord& order : *open_orders) {
     open_order_of[BindingKey(order.host_id, order.binding_id)] = order.order_id;
   }
+  absl::StatusOr<CaProductOf> ca_product_of = CaProductLookup(settings->criteria);
+  if (!ca_product_of.ok()) return ca_product_of.status();
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> in_campaigns =
       store_.campaigns().ListBindingsInOpenCampaigns();
   if (!in_campaigns.ok()) return in_campaigns.status();
@@ -276,7 +290,7 @@ absl::StatusOr<v1::CampaignPlan> CampaignEngine::Plan(const v1::CampaignSpec& sp
       candidate.key_spec = renewal.key_spec;
       candidate.signature_hash = renewal.signature_hash;
       const SelectionDecision decision =
-          SelectBinding(settings->criteria, candidate, now, options_.ca_product_of);
+          SelectBinding(settings->criteria, candidate, now, *ca_product_of);
       if (decision.selection == Selection::kExcluded) {
         v1::ExcludedBinding* excluded = plan.add_excluded();
         excluded->set_host_id(host.host_id);
@@ -480,7 +494,7 @@ CampaignPassSummary CampaignEngine::RunOnce() {
   query.states = {store::CampaignState::kRunning, store::CampaignState::kPaused,
                   store::CampaignState::kAborting};
   absl::StatusOr<std::vector<store::CampaignRecord>> campaigns =
-      ListAll<store::CampaignRecord>([&](const store::PageRequest& page) {
+      store::ListAll<store::CampaignRecord>([&](const store::PageRequest& page) {
         query.page = page;
         return store_.campaigns().ListCampaigns(query);
       });

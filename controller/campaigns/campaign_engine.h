@@ -36,8 +36,9 @@ namespace certfleet::controller::campaigns {
 struct CampaignEngineOptions {
   // The controller's clock (a fake one in tests).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
-  // Which CA product a certificate belongs to (selector's ca_product); empty
-  // function: unknown.
+  // Which CA product a certificate belongs to (selector's ca_product), for
+  // certificates certfleet did not install itself; empty function: unknown.
+  // A certificate a done order issued has that order's ca_product first.
   CaProductOf ca_product_of;
   // The chain (intermediates then root, der left empty) a renewal through
   // `connector` / `ca_product` will install, as far as known before
@@ -119,6 +120,10 @@ class CampaignEngine {
                                              store::CampaignState to,
                                              store::CampaignPauseReason pause_reason,
                                              std::string reason);
+  // The products of certificates for `criteria`'s ca_product condition: the
+  // ca_product of the done order that issued a certificate, else
+  // options_.ca_product_of. An empty function when no condition is set.
+  absl::StatusOr<CaProductOf> CaProductLookup(const SelectionCriteria& criteria);
   void Log(std::string_view line) const;
 
   store::Store& store_;

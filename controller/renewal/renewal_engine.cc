@@ -11,6 +11,7 @@
 #include "controller/admin/record_conversion.h"
 #include "controller/renewal/order_steps.h"
 #include "controller/renewal/renewal_policy.h"
+#include "controller/store/list_all.h"
 
 namespace certfleet::controller::renewal {
 namespace {
@@ -19,20 +20,6 @@ std::string NameOf(store::OrderState state) { return std::string(store::ToString
 
 std::string TimeText(absl::Time time) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", time, absl::UTCTimeZone());
-}
-
-// Every item of a paginated listing; `list` takes a PageRequest.
-template <typename Item, typename List>
-absl::StatusOr<std::vector<Item>> ListAll(List list) {
-  std::vector<Item> all;
-  store::PageRequest page{.page_size = store::kMaximumPageSize, .page_token = {}};
-  while (true) {
-    absl::StatusOr<store::Page<Item>> found = list(page);
-    if (!found.ok()) return found.status();
-    for (Item& item : found->items) all.push_back(std::move(item));
-    if (found->next_page_token.empty()) return all;
-    page.page_token = found->next_page_token;
-  }
 }
 
 // Orders that occupy their host: a job runs there or is about to.
@@ -149,7 +136,7 @@ void RenewalEngine::Plan(absl::Time now, PassSummary& summary) {
   }
   if (plan_all) {
     absl::StatusOr<std::vector<store::HostRecord>> hosts =
-        ListAll<store::HostRecord>([&](const store::PageRequest& page) {
+        store::ListAll<store::HostRecord>([&](const store::PageRequest& page) {
           store::HostQuery query;
           query.page = page;
           return store_.hosts().ListHosts(query);
@@ -186,7 +173,7 @@ void RenewalEngine::PlanHost(const store::HostRecord& host,
     return;
   }
   absl::StatusOr<std::vector<store::CertificateRecord>> certificates =
-      ListAll<store::CertificateRecord>([&](const store::PageRequest& page) {
+      store::ListAll<store::CertificateRecord>([&](const store::PageRequest& page) {
         store::CertificateQuery query;
         query.host_id = host.host_id;
         query.scope = store::CertificateScope::kBound;
@@ -301,7 +288,7 @@ absl::StatusOr<std::vector<store::OrderRecord>> RenewalEngine::OrdersIn(
     std::vector<store::OrderState> states) {
   store::OrderQuery query;
   query.states = std::move(states);
-  return ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
+  return store::ListAll<store::OrderRecord>([&](const store::PageRequest& page) {
     query.page = page;
     return store_.orders().ListOrders(query);
   });

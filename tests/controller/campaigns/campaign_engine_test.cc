@@ -94,8 +94,9 @@ class CampaignEngineTest : public store::testing::StoreTest {
   }
 
   // Moves `order` along its path to `final_state` as the renewal engine and
-  // the agent would.
-  void Drive(store::OrderRecord order, OrderState final_state) {
+  // the agent would; `issued_thumbprint` is recorded at issuance.
+  void Drive(store::OrderRecord order, OrderState final_state,
+             const std::string& issued_thumbprint = "") {
     std::vector<OrderState> path = {OrderState::kCsrRequested, OrderState::kAwaitingIssuance,
                                     OrderState::kIssued,       OrderState::kDeploying,
                                     OrderState::kVerifying,    OrderState::kDone};
@@ -116,6 +117,9 @@ class CampaignEngineTest : public store::testing::StoreTest {
       transition.at = now();
       transition.reason = "test";
       transition.actor = "test";
+      if (to == OrderState::kIssued && !issued_thumbprint.empty()) {
+        transition.issued_thumbprint = issued_thumbprint;
+      }
       if (to == OrderState::kFailed || to == OrderState::kRolledBack) {
         transition.failure = store::FailureRecord{.code = "FAILURE_CODE_VERIFICATION_FAILED",
                                                   .message = "incomplete chain",
@@ -157,6 +161,31 @@ TEST_F(CampaignEngineTest, PlanShowsWavesSubjectsAndExclusionsWithoutChangingAny
   CERTFLEET_ASSERT_OK_AND_ASSIGN(store::Page<store::CampaignRecord> campaigns,
                                  store().campaigns().ListCampaigns({}));
   EXPECT_TRUE(campaigns.items.empty());
+}
+
+TEST_F(CampaignEngineTest, ACaProductSelectorSelectsCertificatesADoneOrderOfThatProductIssued) {
+  // web-02's certificate came from a done order bought as "Enterprise SSL";
+  // the others were on the hosts before certfleet and have no known product.
+  store::NewOrder bought;
+  bought.host_id = hosts_[1].host_id;
+  bought.site_id = "1";
+  bought.binding_id = "1";
+  bought.connector = "manual";
+  bought.ca_product = "Enterprise SSL";
+  bought.created_at = now();
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(store::OrderRecord order, store().orders().CreateOrder(bought));
+  Drive(order, OrderState::kDone, store::testing::MakeCertificate(2, now()).thumbprint_sha1);
+
+  v1::CampaignSpec spec = Sha256Migration();
+  spec.mutable_selector()->set_ca_product("enterprise ssl");
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(v1::CampaignPlan plan, engine_->Plan(spec));
+  ASSERT_EQ(plan.waves_size(), 1);
+  ASSERT_EQ(plan.waves(0).renewals_size(), 1);
+  EXPECT_EQ(plan.waves(0).renewals(0).hostname(), "web-02.example.com");
+
+  spec.mutable_selector()->set_ca_product("Enterprise EV SSL");
+  CERTFLEET_ASSERT_OK_AND_ASSIGN(plan, engine_->Plan(spec));
+  EXPECT_EQ(plan.waves_size(), 0) << "no certificate of another product";
 }
 
 TEST_F(CampaignEngineTest, CreateRefusesAStaleFingerprintAndAnInvalidSpec) {
