@@ -2,7 +2,8 @@
 //
 //   certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...
 //                        [--max-in-flight N] [--planning-interval 5m]
-//                        [--leaf-validity 2160h] [--http-listen ADDR:PORT|off]
+//                        [--leaf-validity 2160h] [--expiry-warning 720h]
+//                        [--http-listen ADDR:PORT|off]
 //                        [--http-token-file FILE] [--http-tls-cert FILE --http-tls-key FILE]
 //   certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]
 //
@@ -32,8 +33,8 @@ using certfleet::controller::LocalCertificateAuthority;
 constexpr char kUsage[] =
     "usage: certfleet-controller --data-dir DIR --listen ADDR:PORT [--server-name NAME]...\n"
     "                            [--max-in-flight N] [--planning-interval 5m]\n"
-    "                            [--leaf-validity 2160h] [--http-listen ADDR:PORT|off]\n"
-    "                            [--http-token-file FILE]\n"
+    "                            [--leaf-validity 2160h] [--expiry-warning 720h]\n"
+    "                            [--http-listen ADDR:PORT|off] [--http-token-file FILE]\n"
     "                            [--http-tls-cert FILE --http-tls-key FILE]\n"
     "       certfleet-controller token create --data-dir DIR [--ttl 1h] [--host NAME]\n"
     "\n"
@@ -42,6 +43,8 @@ constexpr char kUsage[] =
     "                           the renewal policies (default 5m; inventory reports are\n"
     "                           checked at once)\n"
     "  --leaf-validity D        lifetime of certificates the local CA signs (default 2160h)\n"
+    "  --expiry-warning D       a bound certificate this close to expiry with no renewal\n"
+    "                           planned is sent to webhooks (default 720h, 30 days)\n"
     "  --http-listen A:P|off    the dashboard, JSON API and /metrics (default 127.0.0.1:8080;\n"
     "                           port 0 picks a free port; off: no HTTP listener)\n"
     "  --http-token-file FILE   bearer token the API and /metrics require (required when\n"
@@ -107,8 +110,8 @@ int RunServer(const std::vector<std::string>& arguments) {
   std::vector<std::pair<std::string, std::string>> flags;
   if (!ParseFlags(arguments, 1,
                   {"--data-dir", "--listen", "--server-name", "--max-in-flight",
-                   "--planning-interval", "--leaf-validity", "--http-listen", "--http-token-file",
-                   "--http-tls-cert", "--http-tls-key"},
+                   "--planning-interval", "--leaf-validity", "--expiry-warning", "--http-listen",
+                   "--http-token-file", "--http-tls-cert", "--http-tls-key"},
                   &flags)) {
     return 2;
   }
@@ -136,7 +139,8 @@ int RunServer(const std::vector<std::string>& arguments) {
           options.renewal.maximum_in_flight < 1) {
         return Fail(absl::StrCat("--max-in-flight: \"", value, "\" is not a positive number"));
       }
-    } else if (flag == "--planning-interval" || flag == "--leaf-validity") {
+    } else if (flag == "--planning-interval" || flag == "--leaf-validity" ||
+               flag == "--expiry-warning") {
       absl::Duration duration;
       if (!absl::ParseDuration(value, &duration) || duration <= absl::ZeroDuration()) {
         return Fail(
@@ -144,6 +148,8 @@ int RunServer(const std::vector<std::string>& arguments) {
       }
       if (flag == "--planning-interval") {
         options.renewal.planning_interval = duration;
+      } else if (flag == "--expiry-warning") {
+        options.expiry_warning = duration;
       } else {
         options.local_ca.leaf_validity = duration;
       }

@@ -88,7 +88,11 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     admin_options.campaigns = campaign_engine;
 
     renewal::RenewalEngineOptions renewal_options = options.renewal;
-    renewal_options.before_pass = [campaign_engine] { campaign_engine->RunOnce(); };
+    controller->expiry_warning_ = options.expiry_warning;
+    renewal_options.before_pass = [server, campaign_engine, clock = admin_options.clock] {
+      campaign_engine->RunOnce();
+      server->WatchUnplannedExpiries(clock());
+    };
     renewal_options.order_finished = [server](const store::OrderRecord& order) {
       server->NotifyOrderFinished(order);
     };
@@ -220,6 +224,25 @@ void ControllerServer::NotifyHostSilent(const std::string& host_id) {
       absl::StrCat(host->hostname, ": the agent missed three heartbeats; the host is offline"));
   *delivery.mutable_host() = admin::ToHostProto(*host);
   Notify(std::move(delivery));
+}
+
+void ControllerServer::WatchUnplannedExpiries(absl::Time now) {
+  if (now < next_expiry_watch_) return;
+  next_expiry_watch_ = now + absl::Minutes(10);
+  absl::StatusOr<std::vector<notifications::UnplannedExpiry>> found =
+      notifications::FindUnplannedExpiries(*store_, now, expiry_warning_);
+  if (!found.ok()) {
+    std::clog << "certfleet-controller: cannot look for unplanned expiries: " << found.status()
+              << "\n";
+    return;
+  }
+  for (const notifications::UnplannedExpiry& expiry : *found) {
+    // AlreadyExists: notified on an earlier look.
+    absl::Status queued = notifier_->Notify(notifications::UnplannedExpiryDelivery(expiry, now));
+    if (!queued.ok() && !absl::IsAlreadyExists(queued)) {
+      std::clog << "certfleet-controller: a notification could not be queued: " << queued << "\n";
+    }
+  }
 }
 
 ControllerServer::~ControllerServer() { Shutdown(); }

@@ -34,6 +34,7 @@
 #include "controller/identity/fleet_authority.h"
 #include "controller/issuance/local_certificate_authority.h"
 #include "controller/issuance/manual_connector.h"
+#include "controller/notifications/unplanned_expiry.h"
 #include "controller/notifications/webhook_notifier.h"
 #include "controller/renewal/renewal_engine.h"
 #include "controller/store/store.h"
@@ -63,6 +64,10 @@ struct ControllerOptions {
   // False: no engine runs (tests of the services alone drive the store
   // themselves); orders then wait.
   bool run_renewal_engine = true;
+  // The certificate_unplanned_expiry warning window: a bound certificate this
+  // close to its notAfter with no renewal planned is notified (looked for
+  // every 10 minutes by the renewal engine's thread, when it runs).
+  absl::Duration expiry_warning = notifications::kDefaultExpiryWarning;
   // The HTTP dashboard, JSON API and /metrics (controller/http/); unset: no
   // HTTP listener. Start fills api.agents_connected from the session
   // registry, api.clock from admin_service.clock and
@@ -121,6 +126,10 @@ class ControllerServer {
   void NotifyCampaignChanged(const store::CampaignRecord& campaign);
   void NotifyOrderFinished(const store::OrderRecord& order);
   void NotifyHostSilent(const std::string& host_id);
+  // At most every 10 minutes (by `now`): notifies each unplanned expiry
+  // (notifications/unplanned_expiry.h) not notified before. Called on the
+  // renewal engine's thread only.
+  void WatchUnplannedExpiries(absl::Time now);
 
   std::unique_ptr<store::Store> store_;
   std::optional<FleetAuthority> authority_;
@@ -137,6 +146,9 @@ class ControllerServer {
   std::unique_ptr<http::HttpServer> http_server_;
   int port_ = 0;
   bool shut_down_ = false;
+  absl::Duration expiry_warning_ = notifications::kDefaultExpiryWarning;
+  // Owned by the renewal engine's thread (WatchUnplannedExpiries).
+  absl::Time next_expiry_watch_ = absl::InfinitePast();
 };
 
 // What a new join token allows.
