@@ -313,6 +313,24 @@ void PrintCampaign(const v1::Campaign& campaign, std::ostream& out) {
   }
 }
 
+// The call of a command that acts on one campaign: `method` with a request
+// naming the campaign and, when the request has one, the reason; the
+// campaign it answers with goes to `shown`.
+template <typename Request, typename Response>
+auto CampaignCall(grpc::Status (v1::AdminService::Stub::*method)(grpc::ClientContext*,
+                                                                 const Request&, Response*)) {
+  return [method](v1::AdminService::Stub& stub, const std::string& id, const std::string& reason,
+                  v1::Campaign* shown) {
+    Request request;
+    request.set_campaign_id(id);
+    if constexpr (requires { request.set_reason(reason); }) request.set_reason(reason);
+    Response response;
+    grpc::Status status = (stub.*method)(CallContext().get(), request, &response);
+    *shown = response.campaign();
+    return status;
+  };
+}
+
 // A command that acts on one campaign by id.
 void RegisterAction(CLI::App& campaign, int& exit_code, const std::string& name,
                     const std::string& help, bool with_reason,
@@ -399,65 +417,19 @@ void RegisterCampaignCommands(CLI::App& app, int& exit_code) {
     });
   });
 
+  using Stub = v1::AdminService::Stub;
   RegisterAction(*campaign, exit_code, "start", "Start a draft campaign", false,
-                 [](v1::AdminService::Stub& stub, const std::string& id, const std::string&,
-                    v1::Campaign* shown) {
-                   v1::StartCampaignRequest request;
-                   request.set_campaign_id(id);
-                   v1::StartCampaignResponse response;
-                   grpc::Status status =
-                       stub.StartCampaign(CallContext().get(), request, &response);
-                   *shown = response.campaign();
-                   return status;
-                 });
+                 CampaignCall(&Stub::StartCampaign));
   RegisterAction(*campaign, exit_code, "pause", "Stop starting new renewals", true,
-                 [](v1::AdminService::Stub& stub, const std::string& id, const std::string& reason,
-                    v1::Campaign* shown) {
-                   v1::PauseCampaignRequest request;
-                   request.set_campaign_id(id);
-                   request.set_reason(reason);
-                   v1::PauseCampaignResponse response;
-                   grpc::Status status =
-                       stub.PauseCampaign(CallContext().get(), request, &response);
-                   *shown = response.campaign();
-                   return status;
-                 });
+                 CampaignCall(&Stub::PauseCampaign));
   RegisterAction(*campaign, exit_code, "resume", "Resume a paused campaign", false,
-                 [](v1::AdminService::Stub& stub, const std::string& id, const std::string&,
-                    v1::Campaign* shown) {
-                   v1::ResumeCampaignRequest request;
-                   request.set_campaign_id(id);
-                   v1::ResumeCampaignResponse response;
-                   grpc::Status status =
-                       stub.ResumeCampaign(CallContext().get(), request, &response);
-                   *shown = response.campaign();
-                   return status;
-                 });
-  RegisterAction(
-      *campaign, exit_code, "abort",
-      "Abort: nothing new starts, renewals not yet deploying are cancelled, deploys finish or "
-      "roll back",
-      true,
-      [](v1::AdminService::Stub& stub, const std::string& id, const std::string& reason,
-         v1::Campaign* shown) {
-        v1::AbortCampaignRequest request;
-        request.set_campaign_id(id);
-        request.set_reason(reason);
-        v1::AbortCampaignResponse response;
-        grpc::Status status = stub.AbortCampaign(CallContext().get(), request, &response);
-        *shown = response.campaign();
-        return status;
-      });
+                 CampaignCall(&Stub::ResumeCampaign));
+  RegisterAction(*campaign, exit_code, "abort",
+                 "Abort: nothing new starts, renewals not yet deploying are cancelled, deploys "
+                 "finish or roll back",
+                 true, CampaignCall(&Stub::AbortCampaign));
   RegisterAction(*campaign, exit_code, "show", "Show a campaign with its waves and renewals", false,
-                 [](v1::AdminService::Stub& stub, const std::string& id, const std::string&,
-                    v1::Campaign* shown) {
-                   v1::GetCampaignRequest request;
-                   request.set_campaign_id(id);
-                   v1::GetCampaignResponse response;
-                   grpc::Status status = stub.GetCampaign(CallContext().get(), request, &response);
-                   *shown = response.campaign();
-                   return status;
-                 });
+                 CampaignCall(&Stub::GetCampaign));
 
   CLI::App* list = campaign->add_subcommand("list", "List campaigns, newest first");
   auto list_command = std::make_shared<FleetCommand>(*list, exit_code);
