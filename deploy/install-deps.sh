@@ -15,6 +15,8 @@ packages=(
   tzdata
   # tests (chromium: the dashboard's browser test)
   libgtest-dev libgmock-dev chromium
+  # the capacity suite (bench/run.sh reads fleet-sim's JSON report)
+  jq
 )
 # The browser test runs on Node.js with playwright-core from the npm registry.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
