@@ -2,7 +2,8 @@
 # Browser test of the expiry dashboard. Seeds an emulated fleet on loopback
 # (a controller serving its dashboard on 127.0.0.1:0 with an API token, three
 # emulated IIS 6 hosts each with its iis6-emulator and its certfleet-agent), lets their
-# inventory land and the renewals run, then runs dashboard_test.mjs: Debian's
+# inventory land and the renewals run, starts one renewal campaign across the
+# fleet, then runs dashboard_test.mjs: Debian's
 # chromium through playwright-core compares the page with the JSON API,
 # stops one agent to see the page follow, and saves a screenshot.
 #
@@ -125,13 +126,36 @@ while [ $SECONDS -lt $deadline ]; do
 done
 "$certfleetctl" orders list >"$work/logs/orders-before-browser.txt" 2>&1 || true
 
+# One renewal campaign across the fleet for the Campaigns panel, planned,
+# created against the plan's fingerprint and started, as
+# tests/e2e/campaign_test.sh does. Its deploys may only run in a window two
+# days from now, so the canary's renewals stop before deploying and the
+# certificates the other checks compare stay as they are. A renewal that
+# finishes between plan and create changes the plan: plan again.
+campaign_name=browser-rollout
+window_day=$(LC_ALL=C date -u -d '+2 days' +%a | tr '[:upper:]' '[:lower:]')
+campaign_spec=(--name "$campaign_name" --hosts 'web*' --organization "Browser Renamed AG"
+  --canary 1 --waves 100 --max-failures 1 --window "$window_day 03:00 1h UTC")
+campaign=""
+for _ in $(seq 1 5); do
+  "$certfleetctl" campaign plan "${campaign_spec[@]}" >"$work/logs/campaign-plan.txt" 2>&1 ||
+    fail "the campaign could not be planned: $(cat "$work/logs/campaign-plan.txt")"
+  plan_fingerprint=$(sed -n 's/.*--fingerprint \([0-9A-F]*\)$/\1/p' "$work/logs/campaign-plan.txt")
+  [ -n "$plan_fingerprint" ] || fail "the campaign plan shows no fingerprint"
+  campaign=$("$certfleetctl" campaign create "${campaign_spec[@]}" --fingerprint "$plan_fingerprint" \
+    2>>"$work/logs/campaign-create.log" | sed -n 's/^Campaign \(campaign-[0-9a-f]*\) created.*/\1/p') || true
+  [ -n "$campaign" ] && break
+done
+[ -n "$campaign" ] || fail "the campaign was not created (logs/campaign-create.log)"
+"$certfleetctl" campaign start "$campaign" >/dev/null || fail "the campaign $campaign did not start"
+
 # The browser test stops the last agent and watches the page follow, then
 # stops the controller and watches the page say so.
 last=$(printf 'web%02d' "$hosts")
 if ! node "$here/dashboard_test.mjs" --url "$dashboard" --screenshot "$screenshot" \
     --hosts "$hosts" --chromium "$chromium" --token "$api_token" \
     --stop-agent-pid "${agent_pids[$((hosts - 1))]}" --stop-agent-host "$last.browser.test" \
-    --controller-pid "${pids[0]}"; then
+    --controller-pid "${pids[0]}" --campaign "$campaign_name"; then
   fail "the dashboard does not show what the API answers (screenshots beside $screenshot)"
 fi
 echo "PASS (screenshot: $screenshot)"

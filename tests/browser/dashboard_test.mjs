@@ -4,11 +4,13 @@
 // what the JSON API answers, that sorting and filtering ask the API for what
 // they should, that the page follows the fleet when an agent stops, that
 // nothing was requested from anywhere but the controller on loopback and
-// that the page logged no error. It saves a full-page screenshot.
+// that the page logged no error. With --campaign it also checks that the
+// Campaigns panel shows that campaign with the numbers /api/v1/campaigns
+// answers. It saves a full-page screenshot.
 //
 //   node dashboard_test.mjs --url http://127.0.0.1:PORT/ --screenshot FILE
 //        --hosts N [--token TOKEN] [--stop-agent-pid PID --stop-agent-host NAME]
-//        [--controller-pid PID]
+//        [--controller-pid PID] [--campaign NAME]
 //
 // Conditions are polled with generous bounds; nothing is a timed assertion.
 // Exit status 0 when every check passed, 1 otherwise.
@@ -28,6 +30,7 @@ const { values: options } = parseArgs({
     'stop-agent-host': { type: 'string', default: '' },
     'controller-pid': { type: 'string', default: '' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
+    campaign: { type: 'string', default: '' },
   },
 });
 if (!options.url || !options.screenshot || !options.hosts) {
@@ -225,6 +228,87 @@ async function expectInventoryMatches(page, description, mustContain = []) {
   });
 }
 
+// The Campaigns panel as the page shows it: per campaign its numbers and,
+// per wave, the counts next to its bar.
+async function readCampaigns(page) {
+  return page.evaluate(() => [...document.querySelectorAll('[data-testid="campaign"]')].map((item) => {
+    const text = (node, id) => node.querySelector(`[data-testid="${id}"]`)?.textContent.trim() ?? null;
+    return {
+      campaign_id: item.dataset.campaignId,
+      name: text(item, 'campaign-name'),
+      state: text(item, 'campaign-state'),
+      reason: text(item, 'campaign-reason'),
+      current_wave: text(item, 'campaign-current-wave'),
+      wave_count: text(item, 'campaign-wave-count'),
+      done: text(item, 'campaign-done'),
+      total: text(item, 'campaign-total'),
+      failures: text(item, 'campaign-failures'),
+      budget: text(item, 'campaign-budget'),
+      waves: [...item.querySelectorAll('[data-testid="campaign-wave"]')].map((wave) => ({
+        number: wave.dataset.wave,
+        state: text(wave, 'wave-state'),
+        done: text(wave, 'wave-done'),
+        in_flight: text(wave, 'wave-in_flight'),
+        failed: text(wave, 'wave-failed'),
+        waiting: text(wave, 'wave-waiting'),
+        bar_role: wave.querySelector('[data-testid="wave-bar"]')?.getAttribute('role') ?? null,
+        bar_label: wave.querySelector('[data-testid="wave-bar"]')?.getAttribute('aria-label') ?? null,
+      })),
+    };
+  }));
+}
+
+// What the panel must show for `campaign`, an item of /api/v1/campaigns,
+// spelled as the page spells it (written out here rather than taken from
+// dashboard.js, so that a wrong rendering cannot agree with itself).
+function expectedCampaign(campaign) {
+  const waveName = (number) => (number === 0 ? 'canary' : `wave ${number}`);
+  const budget = campaign.failure_budget;
+  const limits = [];
+  if (budget.max_failures !== null) limits.push(String(budget.max_failures));
+  if (budget.max_failure_percent !== null) limits.push(`${budget.max_failure_percent}%`);
+  return {
+    campaign_id: campaign.campaign_id,
+    name: campaign.name,
+    state: campaign.state.replace(/_/g, ' '),
+    current_wave: campaign.current_wave === null ? '–' : waveName(campaign.current_wave),
+    wave_count: String(campaign.wave_count),
+    done: String(campaign.targets.done),
+    total: String(campaign.targets.total),
+    failures: String(campaign.failures),
+    budget: limits.length ? limits.join(' or ') : 'none',
+    waves: campaign.waves.map((wave) => ({
+      number: String(wave.number),
+      state: `· ${wave.state.replace(/_/g, ' ')}`,
+      done: String(wave.progress.done),
+      in_flight: String(wave.progress.in_flight),
+      failed: String(wave.progress.failed + wave.progress.rolled_back),
+      waiting: String(wave.progress.pending),
+    })),
+  };
+}
+
+// The Campaigns panel shows the open campaigns of /api/v1/campaigns with
+// the API's numbers (retried until a poll has caught up with a change).
+async function expectCampaignsMatch(page, description) {
+  return eventually(description, async () => {
+    const answer = await api('/api/v1/campaigns?page_size=20');
+    const shown = await readCampaigns(page);
+    const open = answer.items.filter((campaign) => !['completed', 'aborted'].includes(campaign.state));
+    const expected = open.map(expectedCampaign);
+    // The page's own labels are compared separately below.
+    const comparable = shown.filter((campaign) => open.some((item) => item.campaign_id === campaign.campaign_id))
+      .map(({ reason, ...campaign }) => ({
+        ...campaign,
+        waves: campaign.waves.map(({ bar_role, bar_label, ...wave }) => wave),
+      }));
+    if (!same(comparable, expected)) {
+      return { ok: false, why: `page ${JSON.stringify(comparable)} but API ${JSON.stringify(expected)}` };
+    }
+    return { ok: true, answer, shown };
+  });
+}
+
 async function waitForData(page) {
   await eventually('the page shows the fleet', async () => {
     const shown = await readPage(page);
@@ -297,6 +381,24 @@ try {
   const bound = BUCKETS.reduce((sum, bucket) => sum + summary.certificates_by_expiry[bucket], 0);
   if (bound === 0) fail('the fleet has no bound certificate: the comparisons above would prove nothing');
   pass(`fleet health, ${bound} certificates in expiry buckets, served status and timeline equal the API's`);
+
+  // The Campaigns panel: the seeded campaign with the API's numbers.
+  if (options.campaign) {
+    const { answer, shown } = await expectCampaignsMatch(page, 'the Campaigns panel equals the API');
+    const seeded = answer.items.find((campaign) => campaign.name === options.campaign);
+    if (!seeded) fail(`the API lists no campaign "${options.campaign}": ${JSON.stringify(answer.items)}`);
+    if (seeded.targets.total === 0 || seeded.wave_count < 2) {
+      fail(`the campaign "${options.campaign}" has ${seeded.targets.total} targets in ` +
+        `${seeded.wave_count} waves: the comparison would prove little`);
+    }
+    const item = shown.find((campaign) => campaign.campaign_id === seeded.campaign_id);
+    if (!item) fail(`the panel does not show the campaign "${options.campaign}"`);
+    const unlabelled = item.waves.filter((wave) => wave.bar_role !== 'img' || !wave.bar_label ||
+      !wave.bar_label.includes(`${wave.waiting} waiting`));
+    if (unlabelled.length) fail(`wave bars without a matching accessible label: ${JSON.stringify(unlabelled)}`);
+    pass(`the Campaigns panel shows "${seeded.name}" (${seeded.state}, ${seeded.wave_count} waves, ` +
+      `${seeded.targets.total} bindings, ${seeded.failures} failed of budget ${item.budget}) as the API`);
+  }
 
   // The inventory table: default order (days left ascending).
   const initial = await expectInventoryMatches(page, 'the inventory table equals the API',

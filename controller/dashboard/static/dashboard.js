@@ -23,6 +23,10 @@
   const INVENTORY_PAGE_SIZE = Number.isInteger(requestedPageSize) && requestedPageSize >= 1 &&
     requestedPageSize <= 500 ? requestedPageSize : 50;
   const OFFLINE_HOSTS_SHOWN = 12;
+  // Campaigns read per poll (newest first); the panel shows the open ones
+  // and those finished in the last RECENT_CAMPAIGN_DAYS.
+  const CAMPAIGNS_READ = 20;
+  const RECENT_CAMPAIGN_DAYS = 7;
   const TIMELINE_DAYS = 90;
   const DAY_MS = 24 * 60 * 60 * 1000;
   const TOKEN_KEY = 'certfleet.api_token';
@@ -146,7 +150,7 @@
     state.inFlight = true;
     const query = inventoryQuery();
     try {
-      const [summary, offline, certificates, orders, failures] = await Promise.all([
+      const [summary, offline, certificates, orders, failures, campaigns] = await Promise.all([
         api('/api/v1/summary'),
         api(`/api/v1/hosts?online=false&page_size=${OFFLINE_HOSTS_SHOWN}`),
         api(`/api/v1/certificates?${query}`).catch((error) => {
@@ -162,12 +166,18 @@
         }),
         api('/api/v1/orders?open=true&page_size=50'),
         api('/api/v1/failures?limit=10'),
+        api(`/api/v1/campaigns?page_size=${CAMPAIGNS_READ}`).catch((error) => {
+          // 503: this controller runs no campaign engine; the rest still shows.
+          if (error instanceof ApiError && error.status === 503) return null;
+          throw error;
+        }),
       ]);
       renderSummary(summary);
       renderOfflineHosts(offline, summary);
       if (certificates && query === inventoryQuery()) renderInventory(certificates, query);
       renderOrders(orders, summary);
       renderFailures(failures);
+      renderCampaigns(campaigns);
       state.lastSuccess = new Date();
       showHealthy();
     } catch (error) {
@@ -571,6 +581,109 @@
     replaceRows(byId('failures-body'), rows);
     byId('failures-body').closest('table').hidden = items.length === 0;
     byId('failures-none').hidden = items.length !== 0;
+  }
+
+  // ---------------------------------------------------------- campaigns
+
+  const FINISHED_CAMPAIGN_STATES = ['completed', 'aborted'];
+
+  function waveName(number) {
+    return Number(number) === 0 ? 'canary' : `wave ${number}`;
+  }
+
+  // "2", "10%", "2 or 10%", or "none" (certfleet.v1.FailureBudget).
+  function budgetText(budget) {
+    const limits = [];
+    if (budget && budget.max_failures !== null && budget.max_failures !== undefined) {
+      limits.push(count(budget.max_failures));
+    }
+    if (budget && budget.max_failure_percent !== null && budget.max_failure_percent !== undefined) {
+      limits.push(`${budget.max_failure_percent}%`);
+    }
+    return limits.length ? limits.join(' or ') : 'none';
+  }
+
+  // One wave: a bar of done / in flight / failed / waiting (and cancelled,
+  // after an abort) and the same counts in words.
+  function waveRow(wave) {
+    const progress = wave.progress || {};
+    const parts = [
+      ['done', Number(progress.done) || 0, 'done'],
+      ['in_flight', Number(progress.in_flight) || 0, 'in flight'],
+      ['failed', (Number(progress.failed) || 0) + (Number(progress.rolled_back) || 0), 'failed'],
+      ['waiting', Number(progress.pending) || 0, 'waiting'],
+      ['cancelled', Number(progress.cancelled) || 0, 'cancelled'],
+    ];
+    const total = Number(wave.size) || parts.reduce((sum, [, value]) => sum + value, 0);
+    const shown = parts.filter(([name, value]) => value > 0 || name !== 'cancelled');
+    const words = shown.map(([, value, label]) => `${value} ${label}`).join(', ');
+    const name = waveName(wave.number);
+    const bar = el('div', {
+      class: 'wave-bar', role: 'img', 'data-testid': 'wave-bar',
+      'aria-label': `${name}, ${humanize(wave.state)}: ${words} of ${total}`,
+    });
+    for (const [part, value, label] of parts) {
+      if (value <= 0 || total <= 0) continue;
+      const segment = el('span', { class: `segment segment-${part}`, title: `${value} ${label}` });
+      segment.style.flexBasis = `${(100 * value) / total}%`;
+      bar.append(segment);
+    }
+    const counts = el('span', { class: 'wave-counts', 'aria-hidden': 'true' });
+    shown.forEach(([part, value, label], index) => {
+      if (index > 0) counts.append(' · ');
+      counts.append(el('span', { class: part },
+        el('b', { 'data-testid': `wave-${part}` }, count(value)), ` ${label}`));
+    });
+    return el('li', { class: 'wave', 'data-testid': 'campaign-wave', 'data-wave': wave.number },
+      el('span', { class: 'wave-name' }, name,
+        el('span', { class: 'sub', 'data-testid': 'wave-state' }, ` · ${humanize(wave.state)}`)),
+      bar, counts);
+  }
+
+  function campaignItem(campaign) {
+    const targets = campaign.targets || {};
+    const reason = campaign.state === 'paused'
+      ? `${campaign.pause_reason === 'failure_budget' ? 'over the failure budget' : 'paused by an operator'}` +
+        `${campaign.state_reason ? `: ${campaign.state_reason}` : ''}`
+      : (['aborting', 'aborted'].includes(campaign.state) ? campaign.state_reason : '');
+    const overBudget = campaign.state === 'paused' && campaign.pause_reason === 'failure_budget';
+    const current = campaign.current_wave === null || campaign.current_wave === undefined
+      ? '–' : waveName(campaign.current_wave);
+    return el('li', { class: 'campaign', 'data-testid': 'campaign', 'data-campaign-id': campaign.campaign_id },
+      el('h3', { class: 'campaign-head' },
+        el('span', { 'data-testid': 'campaign-name' }, campaign.name || campaign.campaign_id),
+        el('span', { class: `pill campaign-state-${campaign.state}`, 'data-testid': 'campaign-state' },
+          humanize(campaign.state)),
+        reason ? el('span', { class: 'campaign-reason', 'data-testid': 'campaign-reason' }, reason) : null),
+      el('p', { class: 'campaign-meta' },
+        'now at ', el('b', { 'data-testid': 'campaign-current-wave' }, current),
+        ' of ', el('b', { 'data-testid': 'campaign-wave-count' }, count(campaign.wave_count)), ' waves · ',
+        el('b', { 'data-testid': 'campaign-done' }, count(targets.done)), ' of ',
+        el('b', { 'data-testid': 'campaign-total' }, count(targets.total)), ' bindings done · ',
+        el('span', { class: overBudget ? 'over-budget' : null },
+          el('b', { 'data-testid': 'campaign-failures' }, count(campaign.failures)), ' failed, budget ',
+          el('b', { 'data-testid': 'campaign-budget' }, budgetText(campaign.failure_budget)))),
+      el('ol', { class: 'waves', 'aria-label': `Waves of ${campaign.name || campaign.campaign_id}` },
+        ...(campaign.waves || []).map(waveRow)));
+  }
+
+  // `answer`: /api/v1/campaigns, or null when the controller has no
+  // campaign engine.
+  function renderCampaigns(answer) {
+    const items = (answer && answer.items) || [];
+    const recentFrom = Date.now() - RECENT_CAMPAIGN_DAYS * DAY_MS;
+    const shown = items.filter((campaign) => {
+      if (!FINISHED_CAMPAIGN_STATES.includes(campaign.state)) return true;
+      const finished = parseTime(campaign.finished_at);
+      return finished !== null && finished.getTime() >= recentFrom;
+    });
+    byId('campaigns-list').replaceChildren(...shown.map(campaignItem));
+    const open = items.filter((campaign) => !FINISHED_CAMPAIGN_STATES.includes(campaign.state));
+    byId('campaigns-title').querySelector('.count').textContent = answer ? count(open.length) : '–';
+    const none = byId('campaigns-none');
+    none.hidden = shown.length !== 0;
+    none.textContent = answer ? 'No open or recent campaign.'
+      : 'This controller runs no campaign engine.';
   }
 
   // ---------------------------------------------------------- inventory
