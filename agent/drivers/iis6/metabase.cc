@@ -156,6 +156,8 @@ std::pair<int, int> LineAndColumn(std::string_view contents, std::ptrdiff_t offs
   return {line, static_cast<int>(end - line_start) + 1};
 }
 
+// Counts lines from the start of the file, so call it only to report an
+// error: once per key it made Parse quadratic in the number of keys.
 int LineOf(std::string_view contents, const pugi::xml_node& node) {
   return LineAndColumn(contents, node.offset_debug()).first;
 }
@@ -619,13 +621,16 @@ struct MetaBase::Document {
   // "\r\n" for files IIS wrote; "\n" for files made on Linux.
   std::string line_ending;
 
+  // Every key by its normalized Location (see NormalizeLocation), so that a
+  // lookup does not walk the keys: with a lookup per site, as Parse and
+  // Sites() make for each site's ROOT key, a walk made them quadratic in the
+  // number of sites. Parse fills it; AddSiteWithId and DeleteSite keep it in
+  // step with the keys.
+  std::unordered_map<std::string, pugi::xml_node> key_by_location;
+
   pugi::xml_node FindKey(std::string_view normalized_location) const {
-    for (pugi::xml_node key : property.children()) {
-      if (key.type() == pugi::node_element && KeyLocation(key) == normalized_location) {
-        return key;
-      }
-    }
-    return pugi::xml_node();
+    auto found = key_by_location.find(std::string(normalized_location));
+    return found == key_by_location.end() ? pugi::xml_node() : found->second;
   }
 
   pugi::xml_node FindSiteKey(std::string_view site_id) const {
@@ -867,7 +872,6 @@ absl::StatusOr<MetaBase> MetaBase::Parse(std::string_view contents) {
     return line_error(root, "<configuration> has no <MBProperty> element holding the keys");
   }
 
-  std::unordered_map<std::string, int> line_by_location;
   std::vector<pugi::xml_node> servers;
   for (pugi::xml_node key : document->property.children()) {
     if (key.type() == pugi::node_pcdata || key.type() == pugi::node_cdata) {
@@ -889,11 +893,11 @@ absl::StatusOr<MetaBase> MetaBase::Parse(std::string_view contents) {
     if (!location.ok()) {
       return line_error(key, Cat("Location: ", Message(location.status())));
     }
-    int line = LineOf(contents, key);
-    auto [existing, inserted] = line_by_location.emplace(NormalizeLocation(*location), line);
+    auto [existing, inserted] =
+        document->key_by_location.emplace(NormalizeLocation(*location), key);
     if (!inserted) {
       return line_error(key, Cat("Location \"", *location, "\" appears twice (first on line ",
-                                 existing->second, ")"));
+                                 LineOf(contents, existing->second), ")"));
     }
     if (std::string_view(key.name()) == kWebServerElementName) {
       std::string normalized = NormalizeLocation(*location);
@@ -1214,6 +1218,8 @@ absl::Status MetaBase::AddSiteWithId(std::string_view site_id, const NewSite& si
   SetRawAttribute(root, "AppIsolated", "2");
   SetRawAttribute(root, "AppRoot", EncodeAttributeValue(Cat(display_location, "/Root")));
   SetRawAttribute(root, "Path", EncodeAttributeValue(site.root_path));
+  document_->key_by_location.emplace(location, server);
+  document_->key_by_location.emplace(Cat(location, "/root"), root);
   return absl::OkStatus();
 }
 
@@ -1248,9 +1254,14 @@ absl::Status MetaBase::DeleteSite(std::string_view site_id) {
   std::string location = SiteLocation(site_id);
   std::vector<pugi::xml_node> doomed;
   for (pugi::xml_node key : document_->property.children()) {
-    if (key.type() != pugi::node_element || !IsAtOrUnder(KeyLocation(key), location)) {
+    if (key.type() != pugi::node_element) {
       continue;
     }
+    std::string key_location = KeyLocation(key);
+    if (!IsAtOrUnder(key_location, location)) {
+      continue;
+    }
+    document_->key_by_location.erase(key_location);
     for (pugi::xml_node previous = key.previous_sibling();
          !previous.empty() && previous.type() == pugi::node_comment;
          previous = previous.previous_sibling()) {

@@ -102,6 +102,9 @@ class MetaBase {
   // /LM/W3SVC/<number>, or a site attribute this class reads has a malformed
   // value (SSLCertHash not 40 hex digits, a binding not "ip:port:host",
   // ServerAutoStart not TRUE/FALSE, and so on).
+  // Takes time linear in the size of `contents`: keys are indexed by Location
+  // once, so Parse, Sites(), FindSite and the edits find a key without walking
+  // all of them, and line numbers are only counted for an error message.
   static absl::StatusOr<MetaBase> Parse(std::string_view contents);
 
   // Reads and parses the file at `path`; a refused file is left untouched.

@@ -349,6 +349,74 @@ TEST(MetaBaseCorruptInputTest, NotWellFormedXmlNamesTheOffset) {
               HasSubstr(absl::StrCat("at offset ", position + 1, " (line 40, column 2)")));
 }
 
+// The fixture with `site_count` more sites (ids 1100000000 and up, each
+// with a ROOT virtual directory) before the FTP service's key.
+std::string FixtureWithManySites(int site_count) {
+  std::string sites;
+  for (int index = 0; index < site_count; ++index) {
+    std::string location = absl::StrCat("/LM/W3SVC/", 1100000000 + index);
+    absl::StrAppend(&sites,
+                    Lines({
+                        absl::StrCat("<IIsWebServer\tLocation =\"", location, "\""),
+                        absl::StrCat("\t\tServerBindings=\":80:site", index, ".example\""),
+                        absl::StrCat("\t\tServerComment=\"Site ", index, "\""),
+                        "\t>",
+                        "</IIsWebServer>",
+                        absl::StrCat("<IIsWebVirtualDir\tLocation =\"", location, "/ROOT\""),
+                        absl::StrCat("\t\tPath=\"D:\\Sites\\", index, "\""),
+                        "\t>",
+                        "</IIsWebVirtualDir>",
+                    }));
+  }
+  return ReplaceOnce(Fixture(), "<IIsFtpService\t", absl::StrCat(sites, "<IIsFtpService\t"));
+}
+
+// The 1-based line of the only occurrence of `text`, counted independently
+// of the code under test.
+int LineOfText(std::string_view contents, std::string_view text) {
+  std::size_t position = contents.find(text);
+  EXPECT_NE(position, std::string_view::npos) << "not found: " << text;
+  EXPECT_EQ(contents.find(text, position + 1), std::string_view::npos) << "found twice: " << text;
+  std::string_view before = contents.substr(0, std::min(position, contents.size()));
+  return 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+}
+
+TEST(MetaBaseCorruptInputTest, LineNumbersAreRightFarIntoALargeFile) {
+  const std::string large = FixtureWithManySites(300);
+  MetaBase metabase = ParseOrDie(large);
+  EXPECT_EQ(metabase.Sites().size(), 303u);
+  absl::StatusOr<Site> last = metabase.FindSite("1100000299");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->root_path, "D:\\Sites\\299");
+
+  // The last site's ROOT repeats the first added site's ROOT Location,
+  // spelled as IIS would not write it.
+  std::string duplicate = ReplaceOnce(large, "Location =\"/LM/W3SVC/1100000299/ROOT\"",
+                                      "Location =\"/lm/w3svc/1100000000/root/\"");
+  absl::Status status = MetaBase::Parse(duplicate).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(status.message()),
+            absl::StrCat("MetaBase.xml line ",
+                         LineOfText(duplicate, "Location =\"/lm/w3svc/1100000000/root/\""),
+                         ": Location \"/lm/w3svc/1100000000/root/\" appears twice (first on line ",
+                         LineOfText(duplicate, "Location =\"/LM/W3SVC/1100000000/ROOT\""), ")"));
+
+  // A bad value in the last site names the line of that site's key, and
+  // the next key sitting on the same line does not shift it.
+  std::string bad_value =
+      ReplaceOnce(ReplaceOnce(large, "ServerComment=\"Site 299\"",
+                              "ServerComment=\"Site 299\"\r\n\t\tServerAutoStart=\"maybe\""),
+                  "</IIsWebServer>\r\n<IIsWebVirtualDir\tLocation =\"/LM/W3SVC/1100000299/ROOT\"",
+                  "</IIsWebServer><IIsWebVirtualDir\tLocation =\"/LM/W3SVC/1100000299/ROOT\"");
+  status = MetaBase::Parse(bad_value).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(status.message()),
+            absl::StrCat("MetaBase.xml line ",
+                         LineOfText(bad_value, "Location =\"/LM/W3SVC/1100000299\""),
+                         ": site 1100000299: ServerAutoStart is \"maybe\", expected TRUE, FALSE, "
+                         "1 or 0"));
+}
+
 TEST(MetaBaseEditTest, SetCertificateReplacesOnlyTheHashLine) {
   MetaBase metabase = ParseOrDie(Fixture());
   ASSERT_TRUE(metabase.SetCertificate("1", kNewThumbprint).ok());
@@ -546,6 +614,32 @@ TEST(MetaBaseEditTest, AddThenDeleteRestoresTheOriginalBytes) {
   ASSERT_TRUE(metabase.AddSiteWithId("1500000000", TemporarySite()).ok());
   ASSERT_TRUE(metabase.DeleteSite("1500000000").ok());
   EXPECT_EQ(metabase.Serialize(), Fixture());
+}
+
+// The keys are looked up by Location through an index that the edits keep
+// up to date, so the same MetaBase must see its own edits without a reparse.
+TEST(MetaBaseEditTest, EditsAreSeenWithoutReparsing) {
+  MetaBase metabase = ParseOrDie(Fixture());
+  ASSERT_TRUE(metabase.AddSiteWithId("1500000000", TemporarySite()).ok());
+  absl::StatusOr<Site> added = metabase.FindSite("1500000000");
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->root_path, "C:\\Inetpub\\certfleet-temporary");
+  ASSERT_TRUE(metabase.SetCertificate("1500000000", kNewThumbprint).ok());
+  EXPECT_EQ(metabase.FindSite("1500000000")->ssl_cert_hash,
+            "0123456789ABCDEF0123456789ABCDEF01234567");
+
+  // Deleting site 1 forgets its keys; a new site 1 gets its own ROOT.
+  ASSERT_TRUE(metabase.DeleteSite("1").ok());
+  EXPECT_EQ(metabase.FindSite("1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(metabase.SetCertificate("1", kNewThumbprint).code(), absl::StatusCode::kNotFound);
+  NewSite replacement = TemporarySite();
+  replacement.root_path = "E:\\New Default";
+  ASSERT_TRUE(metabase.AddSiteWithId("1", replacement).ok());
+  absl::StatusOr<Site> readded = metabase.FindSite("1");
+  ASSERT_TRUE(readded.ok()) << readded.status();
+  EXPECT_EQ(readded->root_path, "E:\\New Default");
+  EXPECT_THAT(SiteIds(metabase), ElementsAre("1962875481", "2012345678", "1500000000", "1"));
+  EXPECT_EQ(metabase.Sites().back().root_path, "E:\\New Default");
 }
 
 class MetaBaseFileTest : public ::testing::Test {
