@@ -4,13 +4,16 @@
 # target of DESIGN.md on this machine, printing one table with the target
 # beside each measured value and writing the same as JSON.
 #
-#   bench/run.sh [--bin DIR] [--smoke] [--out FILE]
+#   bench/run.sh [--bin DIR] [--smoke] [--agents "1000 5000 10000"] [--out FILE]
 #     --bin DIR   the binaries (certfleet-controller, certfleetctl,
 #                 certfleet-agent, iis6-emulator, fleet-sim, http_api_bench);
 #                 default: build them in build-release/ (Release)
 #     --smoke     tiny sizes (20 agents, a 20-host campaign, short idle
 #                 window), so that ./deploy/test.sh checks the harness
 #                 itself keeps working; the numbers mean nothing
+#     --agents L  the fleet sizes to connect, smallest first (default
+#                 "1000 5000 10000"); the largest also runs the dispatch,
+#                 restart and campaign rows
 #     --out FILE  the JSON report (default bench/results/latest.json; with
 #                 --smoke, WORK/report.json inside the temporary folder)
 #
@@ -23,12 +26,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin=""
 smoke=false
 out=""
+agent_counts=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin="$2"; shift 2 ;;
     --smoke) smoke=true; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --agents) read -r -a agent_counts <<<"$2"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,13 +51,11 @@ done
 command -v jq >/dev/null || { echo "bench/run.sh: jq is missing (deploy/install-deps.sh)" >&2; exit 2; }
 
 if $smoke; then
-  agent_counts=(20)
-  campaign_hosts=20
+  [ ${#agent_counts[@]} -gt 0 ] || agent_counts=(20)
   dispatch_samples=5
   idle_seconds=3
 else
-  agent_counts=(1000 5000 10000)
-  campaign_hosts=10000
+  [ ${#agent_counts[@]} -gt 0 ] || agent_counts=(1000 5000 10000)
   dispatch_samples=200
   idle_seconds=30
 fi
@@ -148,7 +151,7 @@ for count in "${agent_counts[@]}"; do
   extra=()
   [ "$count" = "$largest" ] && extra=(--measure-dispatch "$dispatch_samples")
   start_sim "$count" "${extra[@]}"
-  wait_for 900 "$count agents to connect" all_connected "$count"
+  wait_for 600 "$count agents to connect" all_connected "$count"
   sleep 2
   rss=$(rss_mib "$controller_pid")
   threads=$(threads_of "$controller_pid")
@@ -206,7 +209,7 @@ run_campaign() {
 }
 run_campaign bench --canary 1 --waves 10,50
 row "campaign over $targets bindings on $largest hosts (canary, 10%, 50%, rest)" \
-  "< 600 s for 10,000 hosts" "$wall s" "$($smoke && echo - || compare "$wall" "<" 600)"
+  "< 600 s for 10,000 hosts" "$wall s" "$([ "$largest" -ge 10000 ] && compare "$wall" "<" 600 || echo -)"
 
 # --- renewals per second against RSA signing ---------------------------------
 # One wave of every host, as many in flight as the controller allows.
