@@ -17,6 +17,7 @@
 #include "controller/agents/status_conversion.h"
 #include "controller/identity/join_token.h"
 #include "controller/store/ids.h"
+#include "controller/store/list_all.h"
 
 namespace certfleet::controller::agents {
 namespace {
@@ -324,17 +325,11 @@ class AgentSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::
   // Pushes a JobCancellation when the host's running job has a cancellation
   // request that this session has not pushed yet. Called with the registry
   // mutex held, from the dispatch sweep.
-  void OfferCancellation() {
+  // Pushes the cancellation of `job`, this host's running job whose
+  // cancellation was requested, once per attempt.
+  void OfferCancellation(const store::JobRecord& job) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!welcomed_ || finishing_) return;
-    store::JobQuery query;
-    query.host_id = peer_.host_id;
-    query.statuses = {store::JobStatus::kRunning};
-    query.page.page_size = 1;
-    absl::StatusOr<store::Page<store::JobRecord>> running = service_->store_.jobs().ListJobs(query);
-    if (!running.ok() || running->items.empty()) return;
-    const store::JobRecord& job = running->items.front();
-    if (!job.cancel_requested_at.has_value()) return;
     const std::string key = absl::StrCat(job.job_id, "#", job.attempt);
     if (key == cancellation_sent_) return;
     cancellation_sent_ = key;
@@ -843,9 +838,25 @@ void AgentServiceImpl::SweepOnce() {
   for (const std::string& host_id : *hosts) NotifyJobQueued(host_id);
   // Running jobs with a cancellation request reach a connected agent here
   // (JobStore::CancelJob only marks them); each attempt is pushed once per
-  // session, and ReportStep answers cancellation_requested as well.
+  // session, and ReportStep answers cancellation_requested as well. One
+  // query for the fleet, outside the registry lock: running jobs are few
+  // (the renewals in flight), sessions may be 10,000, and a store query per
+  // session under the registry lock kept new sessions out for seconds.
+  absl::StatusOr<std::vector<store::JobRecord>> running =
+      store::ListAll<store::JobRecord>([&](const store::PageRequest& page) {
+        store::JobQuery query;
+        query.statuses = {store::JobStatus::kRunning};
+        query.page = page;
+        return store_.jobs().ListJobs(query);
+      });
+  if (!running.ok()) return;
   std::lock_guard<std::mutex> lock(sessions_mutex_);
-  for (auto& [host_id, session] : sessions_) session->OfferCancellation();
+  for (const store::JobRecord& job : *running) {
+    if (!job.cancel_requested_at.has_value()) continue;
+    if (auto session = sessions_.find(job.host_id); session != sessions_.end()) {
+      session->second->OfferCancellation(job);
+    }
+  }
 }
 
 }  // namespace certfleet::controller::agents
