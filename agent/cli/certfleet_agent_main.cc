@@ -6,11 +6,16 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "agent/cli/init_iis6_host_command.h"
 #include "agent/cli/inventory_command.h"
 #include "agent/cli/run_command.h"
 
 int main(int argc, char** argv) {
+  // Debian's abseil checks every absl::Mutex acquisition (gRPC's included)
+  // for lock-order cycles, a debugging aid that showed up in the
+  // controller's profile under thousands of agents (docs/performance.md).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"certfleet-agent: renews the TLS certificates of the web servers on this host."};
   app.require_subcommand(1);
   int exit_code = 0;

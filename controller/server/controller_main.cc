@@ -21,6 +21,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/server/controller_server.h"
 #include "controller/store/sqlite/sqlite_store.h"
@@ -191,6 +192,10 @@ int RunServer(const std::vector<std::string>& arguments) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's abseil checks every absl::Mutex acquisition (gRPC's included)
+  // for lock-order cycles, a debugging aid that showed up in the
+  // controller's profile under thousands of agents (docs/performance.md).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::vector<std::string> arguments(argv, argv + argc);
   if (arguments.size() >= 2 && (arguments[1] == "--help" || arguments[1] == "-h")) {
     std::cout << kUsage;
