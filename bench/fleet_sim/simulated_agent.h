@@ -36,6 +36,7 @@
 #define CERTFLEET_BENCH_FLEET_SIM_SIMULATED_AGENT_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
