@@ -31,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/session/agent_config.h"
 #include "agent/session/enrollment.h"
@@ -346,6 +347,9 @@ int Run(const Options& options) {
 
 int main(int argc, char** argv) {
   using certfleet::bench::Options;
+  // As in the controller and the agent: no lock-order cycle checks on every
+  // absl::Mutex (gRPC's included), which Debian's abseil leaves on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Signals go to one thread that waits for them; every other thread
   // (gRPC's included, created later) inherits the blocked mask.
   sigset_t signals;
