@@ -33,20 +33,14 @@ class CampaignEngineTest : public store::testing::StoreTest {
     // Five hosts, one SHA-1 site each, and web-06 already on SHA-256.
     for (int index = 1; index <= 6; ++index) {
       store::HostRecord host = Enroll(absl::StrCat("web-0", index, ".example.com"));
-      store::InventoryReport report = Report(host.host_id, "h1");
-      store::SiteRecord site;
-      site.site_id = "1";
-      site.name = "Shop";
-      site.state = "started";
-      report.sites.push_back(site);
       store::CertificateRecord certificate =
           store::testing::MakeCertificate(index, now() + absl::Hours(24 * 200));
       certificate.signature_hash = index == 6 ? "SHA256" : "SHA1";
       certificate.subject_name.common_name = absl::StrCat("www", index, ".example.com");
       certificate.subject_name.organization = "Old Name Ltd";
-      report.certificates.push_back(certificate);
-      report.bindings.push_back(store::testing::MakeBinding("1", certificate.thumbprint_sha1));
-      ASSERT_THAT(store().inventory().IngestInventory(report, now()), IsOk());
+      ASSERT_THAT(store().inventory().IngestInventory(
+                      ReportWithOneSite(host.host_id, "h1", certificate), now()),
+                  IsOk());
       hosts_.push_back(host);
     }
     engine_ = MakeEngine();
@@ -191,18 +185,12 @@ TEST_F(CampaignEngineTest, ACaProductSelectorSelectsCertificatesADoneOrderOfThat
 TEST_F(CampaignEngineTest, CreateRefusesAStaleFingerprintAndAnInvalidSpec) {
   CERTFLEET_ASSERT_OK_AND_ASSIGN(v1::CampaignPlan plan, engine_->Plan(Sha256Migration()));
   // The fleet changes: web-02 is renewed meanwhile.
-  store::InventoryReport report = Report(hosts_[1].host_id, "h2");
-  store::SiteRecord site;
-  site.site_id = "1";
-  site.name = "Shop";
-  site.state = "started";
-  report.sites.push_back(site);
   store::CertificateRecord renewed =
       store::testing::MakeCertificate(20, now() + absl::Hours(24 * 300));
   renewed.signature_hash = "SHA1";
-  report.certificates.push_back(renewed);
-  report.bindings.push_back(store::testing::MakeBinding("1", renewed.thumbprint_sha1));
-  ASSERT_THAT(store().inventory().IngestInventory(report, now()), IsOk());
+  ASSERT_THAT(store().inventory().IngestInventory(
+                  ReportWithOneSite(hosts_[1].host_id, "h2", renewed), now()),
+              IsOk());
   EXPECT_THAT(engine_->Create(Sha256Migration(), plan.plan_fingerprint(), "admin"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("the fleet changed")));
 

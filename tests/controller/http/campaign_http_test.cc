@@ -50,18 +50,12 @@ class CampaignHttpTest : public store::testing::StoreTest {
     // Four hosts with one SHA-1 site each.
     for (int index = 1; index <= 4; ++index) {
       store::HostRecord host = Enroll(absl::StrCat("web-0", index, ".example.com"));
-      store::InventoryReport report = Report(host.host_id, "h1");
-      store::SiteRecord site;
-      site.site_id = "1";
-      site.name = "Shop";
-      site.state = "started";
-      report.sites.push_back(site);
       store::CertificateRecord certificate =
           store::testing::MakeCertificate(index, now() + absl::Hours(24 * 200));
       certificate.signature_hash = "SHA1";
-      report.certificates.push_back(certificate);
-      report.bindings.push_back(store::testing::MakeBinding("1", certificate.thumbprint_sha1));
-      ASSERT_THAT(store().inventory().IngestInventory(report, now()), IsOk());
+      ASSERT_THAT(store().inventory().IngestInventory(
+                      ReportWithOneSite(host.host_id, "h1", certificate), now()),
+                  IsOk());
       host_ids_.push_back(host.host_id);
     }
     campaigns::CampaignEngineOptions options;

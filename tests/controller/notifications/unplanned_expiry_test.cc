@@ -25,19 +25,12 @@ class UnplannedExpiryTest : public store::testing::StoreTest {
   // `days_left` days from now, and an unbound one expiring as soon.
   store::HostRecord HostExpiringIn(const std::string& hostname, int number, int days_left) {
     store::HostRecord host = Enroll(hostname);
-    store::InventoryReport report = Report(host.host_id, "h1");
-    store::SiteRecord site;
-    site.site_id = "1";
-    site.name = "Shop";
-    site.state = "started";
-    report.sites.push_back(site);
     store::CertificateRecord bound =
         store::testing::MakeCertificate(number, now() + absl::Hours(24 * days_left));
     bound.subject_name.common_name = "www." + hostname;
-    report.certificates.push_back(bound);
+    store::InventoryReport report = ReportWithOneSite(host.host_id, "h1", bound);
     report.certificates.push_back(
         store::testing::MakeCertificate(number + 100, now() + absl::Hours(24 * days_left)));
-    report.bindings.push_back(store::testing::MakeBinding("1", bound.thumbprint_sha1));
     EXPECT_THAT(store().inventory().IngestInventory(report, now()), IsOk());
     return host;
   }

@@ -109,4 +109,19 @@ InventoryReport StoreTest::Report(const std::string& host_id, std::string_view c
   return report;
 }
 
+InventoryReport StoreTest::ReportWithOneSite(const std::string& host_id,
+                                             std::string_view content_hash,
+                                             const CertificateRecord& certificate,
+                                             std::string_view site_name) {
+  InventoryReport report = Report(host_id, content_hash);
+  SiteRecord site;
+  site.site_id = "1";
+  site.name = std::string(site_name);
+  site.state = "started";
+  report.sites.push_back(site);
+  report.certificates.push_back(certificate);
+  report.bindings.push_back(MakeBinding("1", certificate.thumbprint_sha1));
+  return report;
+}
+
 }  // namespace certfleet::controller::store::testing

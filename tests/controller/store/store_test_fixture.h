@@ -67,6 +67,12 @@ class StoreTest : public ::testing::Test {
   // An inventory report for `host_id` scanned now with `content_hash`.
   InventoryReport Report(const std::string& host_id, std::string_view content_hash);
 
+  // Report() with one started site (id "1", named `site_name`) whose
+  // binding serves `certificate`, the certificate in the host's MY store.
+  InventoryReport ReportWithOneSite(const std::string& host_id, std::string_view content_hash,
+                                    const CertificateRecord& certificate,
+                                    std::string_view site_name = "Shop");
+
  private:
   std::unique_ptr<SqliteStore> store_;
   absl::Time now_ = Start();
